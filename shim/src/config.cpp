@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include "config.h"
+
+#include "common.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+namespace sfshim {
+namespace {
+
+bool equals_nocase(const char* a, const char* b) { return strcasecmp(a, b) == 0; }
+
+struct ModeName {
+    const char* name;
+    sfshim_mode mode;
+};
+constexpr ModeName kModes[] = {
+    {"auto", SFSHIM_MODE_AUTO},     {"emulate", SFSHIM_MODE_EMULATE}, {"mmap", SFSHIM_MODE_MMAP},
+    {"rw", SFSHIM_MODE_RW},         {"native", SFSHIM_MODE_NATIVE},
+};
+
+Config g_config;
+pthread_once_t g_config_once = PTHREAD_ONCE_INIT;
+
+void complain_to_stderr(const char* line) {
+    char buf[600];
+    int n = snprintf(buf, sizeof buf, "sfshim: %s\n", line);
+    if (n > 0) {
+        size_t len = min_of(static_cast<size_t>(n), sizeof buf - 1);
+        ssize_t ignored = write(STDERR_FILENO, buf, len);
+        (void)ignored;
+    }
+}
+
+}  // namespace
+
+bool parse_mode(const char* text, sfshim_mode* out) {
+    if (text == nullptr) return false;
+    for (const ModeName& m : kModes) {
+        if (equals_nocase(text, m.name)) {
+            *out = m.mode;
+            return true;
+        }
+    }
+    return false;
+}
+
+const char* mode_name(sfshim_mode mode) {
+    for (const ModeName& m : kModes)
+        if (m.mode == mode) return m.name;
+    return "unknown";
+}
+
+bool parse_log_level(const char* text, LogLevel* out) {
+    struct {
+        const char* name;
+        LogLevel level;
+    } const levels[] = {{"off", LogLevel::off},   {"0", LogLevel::off},    {"error", LogLevel::error},
+                        {"warn", LogLevel::warn}, {"warning", LogLevel::warn}, {"info", LogLevel::info},
+                        {"1", LogLevel::info},    {"debug", LogLevel::debug}};
+    if (text == nullptr) return false;
+    for (const auto& l : levels) {
+        if (equals_nocase(text, l.name)) {
+            *out = l.level;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool parse_stats(const char* text, Config* out) {
+    if (text == nullptr) return false;
+    if (*text == '\0' || equals_nocase(text, "off") || strcmp(text, "0") == 0) {
+        out->stats = StatsTarget::none;
+        return true;
+    }
+    if (equals_nocase(text, "stderr") || strcmp(text, "1") == 0) {
+        out->stats = StatsTarget::stderr_text;
+        return true;
+    }
+    size_t len = strlen(text);
+    if (len >= sizeof out->stats_path) return false;
+    memcpy(out->stats_path, text, len + 1);
+    out->stats = StatsTarget::file_json;
+    return true;
+}
+
+bool expand_stats_path(const char* pattern, long pid, char* out, size_t out_size) {
+    size_t used = 0;
+    auto put = [&](const char* s, size_t n) {
+        if (used + n >= out_size) return false;
+        memcpy(out + used, s, n);
+        used += n;
+        return true;
+    };
+    for (const char* p = pattern; *p != '\0'; ++p) {
+        if (p[0] == '%' && p[1] == 'p') {
+            char num[24];
+            int n = snprintf(num, sizeof num, "%ld", pid);
+            if (n < 0 || !put(num, static_cast<size_t>(n))) return false;
+            ++p;
+        } else if (p[0] == '%' && p[1] == '%') {
+            if (!put("%", 1)) return false;
+            ++p;
+        } else if (!put(p, 1)) {
+            return false;
+        }
+    }
+    if (out_size == 0) return false;
+    out[used] = '\0';
+    return true;
+}
+
+Config config_from_env(const char* mode, const char* log, const char* stats,
+                       void (*complain)(const char* line)) {
+    Config c;
+    char line[600];
+    if (mode != nullptr && *mode != '\0' && !parse_mode(mode, &c.mode)) {
+        snprintf(line, sizeof line,
+                 "SFSHIM_MODE='%.64s' is not one of auto, emulate, mmap, rw, native; using auto", mode);
+        complain(line);
+    }
+    if (log != nullptr && *log != '\0' && !parse_log_level(log, &c.log_level)) {
+        snprintf(line, sizeof line,
+                 "SFSHIM_LOG='%.64s' is not one of off, error, warn, info, debug; logging is off", log);
+        complain(line);
+    }
+    if (stats != nullptr && !parse_stats(stats, &c)) {
+        snprintf(line, sizeof line, "SFSHIM_STATS path is too long (%zu bytes); stats are off",
+                 strlen(stats));
+        complain(line);
+        c.stats = StatsTarget::none;
+    }
+    return c;
+}
+
+const Config& config() {
+    pthread_once(&g_config_once, [] {
+        g_config = config_from_env(getenv("SFSHIM_MODE"), getenv("SFSHIM_LOG"),
+                                   getenv("SFSHIM_STATS"), complain_to_stderr);
+    });
+    return g_config;
+}
+
+}  // namespace sfshim

@@ -1,0 +1,51 @@
+// The one contract every engine meets.
+//
+// An engine moves the input's bytes [pos, pos + len) to the output, copying as
+// little as it can, and returns how many bytes the output accepted. It stops
+// early, with a short count, when the input ends or the output takes no more
+// (a full non-blocking socket or pipe, a signal, a full disk): the caller then
+// stops too, so a short count is never followed by more writes. When nothing
+// moved it returns -errno (or 0 at end of input). Engines know nothing of
+// offsets, file positions, validation or stats: transfer.cpp does that once.
+// SPDX-License-Identifier: BSD-2-Clause
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "validate.h"
+
+namespace sfshim {
+
+struct EngineResult {
+    ssize_t moved = 0;         // bytes accepted by the output, or -errno if none
+    bool cannot_map = false;   // mmap engine only: the rest needs another engine
+};
+
+using Engine = EngineResult (*)(const Plan& plan, int64_t pos, size_t len);
+
+// mmap-writev: read-only windows of the input written straight from the mapping.
+EngineResult engine_mmap(const Plan& plan, int64_t pos, size_t len);
+
+// Chunked pread/write through a per-thread buffer.
+EngineResult engine_rw(const Plan& plan, int64_t pos, size_t len);
+
+// A socket input into a pipe: peek, write, then consume what was written.
+EngineResult engine_socket_to_pipe(const Plan& plan, int64_t pos, size_t len);
+
+// Tunables, chosen by the benchmark (see README).
+constexpr size_t kMmapWindow = 4u << 20;      // bytes mapped per writev
+constexpr size_t kRwBufferSize = 128u << 10;  // per-thread read/write buffer
+constexpr size_t kMmapCutover = 64u << 10;    // smaller transfers use read/write
+
+// The calling thread's read/write buffer, allocated on first use and freed at
+// thread exit. Never fails: a small static-duration-free stack fallback is
+// the caller's business when size is 0.
+struct Buffer {
+    char* data;
+    size_t size;
+};
+Buffer thread_buffer();
+
+}  // namespace sfshim

@@ -1,0 +1,82 @@
+// Chunked read/write: for input that cannot be mapped, and for small files,
+// where a copy through a warm buffer costs less than a mapping.
+// SPDX-License-Identifier: BSD-2-Clause
+#include <pthread.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "engine.h"
+
+namespace sfshim {
+namespace {
+
+pthread_key_t g_buffer_key;
+bool g_buffer_key_ok = false;
+pthread_once_t g_buffer_once = PTHREAD_ONCE_INIT;
+
+void free_buffer(void* p) { munmap(p, kRwBufferSize); }
+
+void create_key() { g_buffer_key_ok = pthread_key_create(&g_buffer_key, free_buffer) == 0; }
+
+
+}  // namespace
+
+Buffer thread_buffer() {
+    pthread_once(&g_buffer_once, create_key);
+    if (!g_buffer_key_ok) return {nullptr, 0};
+    void* p = pthread_getspecific(g_buffer_key);
+    if (p == nullptr) {
+        p = mmap(nullptr, kRwBufferSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) return {nullptr, 0};
+        if (pthread_setspecific(g_buffer_key, p) != 0) {
+            munmap(p, kRwBufferSize);
+            return {nullptr, 0};
+        }
+    }
+    return {static_cast<char*>(p), kRwBufferSize};
+}
+
+EngineResult engine_rw(const Plan& plan, int64_t pos, size_t len) {
+    char fallback[4096];
+    Buffer buf = thread_buffer();
+    if (buf.size == 0) buf = {fallback, sizeof fallback};
+
+    size_t done = 0;
+    while (done < len) {
+        size_t want = min_of(len - done, buf.size);
+        ssize_t r = pread(plan.in_fd, buf.data, want, pos + static_cast<int64_t>(done));
+        if (r < 0) {
+            int err = errno == EISDIR ? EINVAL : errno;
+            return {done > 0 ? static_cast<ssize_t>(done) : -err, false};
+        }
+        if (r == 0) break;  // end of input
+        ssize_t w = write(plan.out_fd, buf.data, static_cast<size_t>(r));
+        if (w < 0) return {done > 0 ? static_cast<ssize_t>(done) : -errno, false};
+        done += static_cast<size_t>(w);
+        if (w < r) break;  // the output took less: stop, the rest is re-read next call
+        // A regular file's short read is its end; a device may just be slow.
+        if (static_cast<size_t>(r) < want && plan.in == InKind::regular) break;
+    }
+    return {static_cast<ssize_t>(done), false};
+}
+
+EngineResult engine_socket_to_pipe(const Plan& plan, int64_t, size_t len) {
+    char fallback[4096];
+    Buffer buf = thread_buffer();
+    if (buf.size == 0) buf = {fallback, sizeof fallback};
+    size_t want = min_of(len, buf.size);
+    // Peek first: bytes the pipe does not take must stay in the socket.
+    int flags = MSG_PEEK | (plan.in_nonblock ? MSG_DONTWAIT : 0);
+    ssize_t r = recv(plan.in_fd, buf.data, want, flags);
+    if (r < 0) return {-errno, false};
+    if (r == 0) return {0, false};
+    ssize_t w = write(plan.out_fd, buf.data, static_cast<size_t>(r));
+    if (w <= 0) return {w < 0 ? -errno : 0, false};
+    ssize_t consumed = recv(plan.in_fd, buf.data, static_cast<size_t>(w), MSG_DONTWAIT);
+    (void)consumed;  // the peeked bytes are queued: this cannot come up short
+    return {w, false};
+}
+
+}  // namespace sfshim

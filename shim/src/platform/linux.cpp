@@ -1,0 +1,126 @@
+// Linux specifics behind platform.h.
+// SPDX-License-Identifier: BSD-2-Clause
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <atomic>
+
+#include "common.h"
+#include "platform/platform.h"
+
+namespace sfshim::platform {
+namespace {
+
+using sendfile64_fn = ssize_t (*)(int, int, int64_t*, size_t);
+
+// Resolved on first use. Two threads racing here both store the same answer,
+// so no lock is needed.
+std::atomic<sendfile64_fn> g_real_sendfile64{nullptr};
+std::atomic<bool> g_real_resolved{false};
+
+ssize_t raw_sendfile(int out_fd, int in_fd, int64_t* offset, size_t count) {
+    return syscall(SYS_sendfile, out_fd, in_fd, offset, count);
+}
+
+sendfile64_fn real_sendfile64() {
+    if (!g_real_resolved.load(std::memory_order_acquire)) {
+        void* sym = dlsym(RTLD_NEXT, "sendfile64");
+        auto fn = sym != nullptr ? reinterpret_cast<sendfile64_fn>(sym) : &raw_sendfile;
+        g_real_sendfile64.store(fn, std::memory_order_relaxed);
+        g_real_resolved.store(true, std::memory_order_release);
+    }
+    return g_real_sendfile64.load(std::memory_order_relaxed);
+}
+
+// process_vm_readv/writev on ourselves reports EFAULT for memory we may not
+// touch, where a plain access would kill the host with SIGSEGV. Sandboxes may
+// refuse the call (ENOSYS, EPERM); then the pointer is trusted, as glibc would.
+pid_t self_pid() { return static_cast<pid_t>(syscall(SYS_getpid)); }
+
+int copy_user(void* local, void* remote, bool write) {
+    struct iovec l = {local, sizeof(int64_t)};
+    struct iovec r = {remote, sizeof(int64_t)};
+    ssize_t n = write ? process_vm_writev(self_pid(), &l, 1, &r, 1, 0)
+                      : process_vm_readv(self_pid(), &l, 1, &r, 1, 0);
+    if (n == static_cast<ssize_t>(sizeof(int64_t))) return 0;
+    if (n >= 0 || errno == EFAULT) return EFAULT;
+    if (write)
+        memcpy(remote, local, sizeof(int64_t));
+    else
+        memcpy(local, remote, sizeof(int64_t));
+    return 0;
+}
+
+}  // namespace
+
+ssize_t native_sendfile(int out_fd, int in_fd, int64_t* offset, size_t count) {
+    return real_sendfile64()(out_fd, in_fd, offset, count);
+}
+
+int read_user_offset(const int64_t* where, int64_t* value) {
+    return copy_user(value, const_cast<int64_t*>(where), false);
+}
+
+int write_user_offset(int64_t* where, int64_t value) { return copy_user(&value, where, true); }
+
+bool offset_at_fs_limit(int fd, int64_t pos) {
+    if (pos < kSmallestFileSizeLimit) return false;
+    if (pos == INT64_MAX) return true;  // no file system allows more
+    // The file system's llseek refuses offsets past its limit (s_maxbytes):
+    // ask on a description of our own, so the caller's position stays put.
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    int probe = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (probe < 0) probe = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (probe < 0) return false;
+    bool beyond = lseek(probe, pos + 1, SEEK_SET) < 0 && errno == EINVAL;
+    close(probe);
+    return beyond;
+}
+
+bool pipe_capacity(int fd, size_t* capacity, size_t* queued) {
+    int cap = fcntl(fd, F_GETPIPE_SZ);
+    int q = 0;
+    if (cap < 0 || ioctl(fd, FIONREAD, &q) < 0) return false;
+    *capacity = static_cast<size_t>(cap);
+    *queued = static_cast<size_t>(q);
+    return true;
+}
+
+bool input_cannot_splice(int fd) {
+    struct statfs fs;
+    if (fstatfs(fd, &fs) != 0 || fs.f_type != PROC_SUPER_MAGIC) return false;
+    // Files under /proc/<pid>/ have no splice_read, except the mount tables.
+    char link[64], target[256];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    if (n <= 0) return false;
+    target[n] = '\0';
+    const char* p = target;
+    if (strncmp(p, "/proc/", 6) != 0) return false;
+    p += 6;
+    if (*p < '0' || *p > '9') return false;
+    while (*p >= '0' && *p <= '9') ++p;
+    if (strncmp(p, "/task/", 6) == 0) {  // /proc/<pid>/task/<tid>/...
+        p += 6;
+        while (*p >= '0' && *p <= '9') ++p;
+    }
+    if (*p != '/') return false;
+    ++p;
+    return strcmp(p, "mounts") != 0 && strcmp(p, "mountinfo") != 0 && strcmp(p, "mountstats") != 0;
+}
+
+void raise_sigpipe() {
+    syscall(SYS_tgkill, self_pid(), static_cast<pid_t>(syscall(SYS_gettid)), SIGPIPE);
+}
+
+}  // namespace sfshim::platform

@@ -1,0 +1,37 @@
+// Everything the library needs that POSIX does not say: the real symbol, safe
+// access to the caller's offset, file-system limits, pipe occupancy. One file
+// per platform implements it (linux.cpp here).
+// SPDX-License-Identifier: BSD-2-Clause
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+namespace sfshim::platform {
+
+// The kernel's own sendfile64 (the next object's symbol, else the raw syscall).
+ssize_t native_sendfile(int out_fd, int in_fd, int64_t* offset, size_t count);
+
+// 8 bytes of the caller's memory, read or written without a fault: 0 or EFAULT.
+int read_user_offset(const int64_t* where, int64_t* value);
+int write_user_offset(int64_t* where, int64_t value);
+
+// The smallest file-system limit a transfer is checked against; below it no
+// probe is needed (MAX_NON_LFS, the limit of a file system that sets none).
+constexpr int64_t kSmallestFileSizeLimit = 0x7fffffff;
+// True when `pos` is at or past the largest file offset the file system of
+// `fd` allows (the kernel's s_maxbytes). False when unknown.
+bool offset_at_fs_limit(int fd, int64_t pos);
+
+// Pipe capacity and the bytes in it now.
+bool pipe_capacity(int fd, size_t* capacity, size_t* queued);
+
+// A regular file whose content the kernel cannot splice (per-process /proc
+// files): sendfile refuses them with EINVAL. Only called for size-0 files.
+bool input_cannot_splice(int fd);
+
+// SIGPIPE to the calling thread, as the kernel sends it on a broken pipe.
+void raise_sigpipe();
+
+}  // namespace sfshim::platform

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include "stats.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <atomic>
+
+#include "common.h"
+#include "config.h"
+
+namespace sfshim {
+namespace {
+
+constexpr size_t kCounters = static_cast<size_t>(Counter::count_);
+std::atomic<uint64_t> g_counters[kCounters];
+static_assert(std::atomic<uint64_t>::is_always_lock_free, "counters must be lock-free");
+
+std::atomic<uint64_t>& at(Counter c) { return g_counters[static_cast<size_t>(c)]; }
+
+// A child starts with its own counts: each process reports what it did.
+void reset_in_child() {
+    for (auto& c : g_counters) c.store(0, std::memory_order_relaxed);
+}
+
+
+void write_all(int fd, const char* buf, size_t len) {
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;
+        buf += n;
+        len -= static_cast<size_t>(n);
+    }
+}
+
+// Runs at exit in every process that loaded the library; silent unless asked.
+__attribute__((destructor)) void report_at_exit() {
+    ErrnoGuard keep_errno;
+    const Config& cfg = config();
+    if (cfg.stats == StatsTarget::none) return;
+    sfshim_stats s = stats_snapshot();
+    if (s.calls == 0) return;  // a helper process that never sent a file: no noise
+    long pid = static_cast<long>(getpid());
+    char buf[2048];
+    if (cfg.stats == StatsTarget::stderr_text) {
+        size_t n = format_stats_text(s, pid, buf, sizeof buf);
+        write_all(STDERR_FILENO, buf, n);
+        return;
+    }
+    char path[600];
+    if (!expand_stats_path(cfg.stats_path, pid, path, sizeof path)) return;
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
+    if (fd < 0) return;
+    size_t n = format_stats_json(s, pid, mode_name(cfg.mode), buf, sizeof buf);
+    write_all(fd, buf, n);
+    close(fd);
+}
+
+size_t clamp_len(int n, size_t size) {
+    if (n < 0 || size == 0) return 0;
+    return min_of(static_cast<size_t>(n), size - 1);
+}
+
+}  // namespace
+
+void stat_add(Counter c, uint64_t n) { at(c).fetch_add(n, std::memory_order_relaxed); }
+void stat_set(Counter c, uint64_t v) { at(c).store(v, std::memory_order_relaxed); }
+
+sfshim_stats stats_snapshot() {
+    auto get = [](Counter c) { return at(c).load(std::memory_order_relaxed); };
+    sfshim_stats s{};
+    s.calls = get(Counter::calls);
+    s.native_calls = get(Counter::native_calls);
+    s.emulated_calls = get(Counter::emulated_calls);
+    s.mmap_calls = get(Counter::mmap_calls);
+    s.rw_calls = get(Counter::rw_calls);
+    s.bytes = get(Counter::bytes);
+    s.native_bytes = get(Counter::native_bytes);
+    s.mmap_bytes = get(Counter::mmap_bytes);
+    s.rw_bytes = get(Counter::rw_bytes);
+    s.fallbacks = get(Counter::fallbacks);
+    s.mmap_fallbacks = get(Counter::mmap_fallbacks);
+    s.errors = get(Counter::errors);
+    s.kernel_enosys = get(Counter::kernel_enosys);
+    return s;
+}
+
+void stats_reset() { reset_in_child(); }
+
+void stats_init() { pthread_atfork(nullptr, nullptr, reset_in_child); }
+
+size_t format_stats_text(const sfshim_stats& s, long pid, char* buf, size_t size) {
+    using ull = unsigned long long;
+    int n = snprintf(buf, size,
+                     "sfshim[%ld]: %llu calls, %llu bytes | kernel %llu calls %llu bytes | "
+                     "emulated %llu calls (mmap %llu calls %llu bytes, rw %llu calls %llu bytes) | "
+                     "fallbacks %llu (kernel sendfile %s), mmap->rw %llu | errors %llu\n",
+                     pid, ull(s.calls), ull(s.bytes), ull(s.native_calls), ull(s.native_bytes),
+                     ull(s.emulated_calls), ull(s.mmap_calls), ull(s.mmap_bytes), ull(s.rw_calls),
+                     ull(s.rw_bytes), ull(s.fallbacks), s.kernel_enosys ? "ENOSYS" : "available",
+                     ull(s.mmap_fallbacks), ull(s.errors));
+    return clamp_len(n, size);
+}
+
+size_t format_stats_json(const sfshim_stats& s, long pid, const char* mode, char* buf, size_t size) {
+    using ull = unsigned long long;
+    int n = snprintf(buf, size,
+                     "{\"pid\":%ld,\"mode\":\"%s\",\"calls\":%llu,\"bytes\":%llu,"
+                     "\"native_calls\":%llu,\"native_bytes\":%llu,\"emulated_calls\":%llu,"
+                     "\"mmap_calls\":%llu,\"mmap_bytes\":%llu,\"rw_calls\":%llu,\"rw_bytes\":%llu,"
+                     "\"fallbacks\":%llu,\"mmap_fallbacks\":%llu,\"errors\":%llu,"
+                     "\"kernel_enosys\":%s}\n",
+                     pid, mode, ull(s.calls), ull(s.bytes), ull(s.native_calls), ull(s.native_bytes),
+                     ull(s.emulated_calls), ull(s.mmap_calls), ull(s.mmap_bytes), ull(s.rw_calls),
+                     ull(s.rw_bytes), ull(s.fallbacks), ull(s.mmap_fallbacks), ull(s.errors),
+                     s.kernel_enosys ? "true" : "false");
+    return clamp_len(n, size);
+}
+
+}  // namespace sfshim

@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include "transfer.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "engine.h"
+#include "platform/platform.h"
+
+namespace sfshim {
+namespace {
+
+// Slots of the kernel's internal pipe (PIPE_DEF_BUFFERS) behind sendfile to
+// anything but a pipe: its size is the chunk each splice moves.
+constexpr size_t kInternalPipeSlots = 16;
+
+bool page_cache_input(const Plan& p) { return p.in == InKind::regular || p.in == InKind::device; }
+
+// The kernel's wait_for_space() and the room it then fills. Returns 0 and the
+// byte limit, or an errno. `blocking_wait` asks the caller to let a one-byte
+// blocking write do the waiting, so signals and SA_RESTART behave as in the
+// kernel.
+int pipe_room(const Plan& p, int64_t pos, size_t* limit, bool* blocking_wait) {
+    *blocking_wait = false;
+    struct pollfd pfd = {p.out_fd, POLLOUT, 0};
+    int n;
+    do n = poll(&pfd, 1, 0);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) return errno;
+    if (pfd.revents & POLLERR) {  // no reader left
+        platform::raise_sigpipe();
+        return EPIPE;
+    }
+    if (!(pfd.revents & POLLOUT)) {
+        if (p.out_nonblock) return EAGAIN;
+        *blocking_wait = true;
+        *limit = 1;
+        return 0;
+    }
+    size_t capacity = 0, queued = 0;
+    if (!platform::pipe_capacity(p.out_fd, &capacity, &queued)) {
+        *limit = kPageSize;
+        return 0;
+    }
+    size_t slots = capacity / kPageSize;
+    size_t used = (queued + kPageSize - 1) / kPageSize;
+    size_t free_slots = used < slots ? slots - used : 1;  // POLLOUT said one is free
+    *limit = pipe_fill_limit(free_slots, pos, page_cache_input(p));
+    return 0;
+}
+
+bool is_datagram(int fd) {
+    int type = 0;
+    socklen_t len = sizeof type;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0) return false;
+    return type != SOCK_STREAM;
+}
+
+// Does the input have a read path the kernel can splice from?
+int check_read_path(const Plan& p) {
+    switch (p.in) {
+        case InKind::directory:
+        case InKind::fifo:
+        case InKind::other: return EINVAL;
+        case InKind::socket: return p.out == OutKind::pipe ? 0 : EINVAL;
+        case InKind::regular:
+            if (p.in_size == 0 && platform::input_cannot_splice(p.in_fd)) return EINVAL;
+            return 0;
+        case InKind::device: return 0;
+    }
+    return EINVAL;
+}
+
+Engine engine_for(EngineUsed used) { return used == EngineUsed::mmap ? engine_mmap : engine_rw; }
+
+}  // namespace
+
+size_t pipe_fill_limit(size_t free_slots, int64_t pos, bool page_cache_input) {
+    size_t room = free_slots * kPageSize;
+    if (page_cache_input) room -= static_cast<size_t>(pos) % kPageSize;
+    return room;
+}
+
+size_t datagram_chunk(int64_t pos, size_t remaining) {
+    return min_of(remaining, kInternalPipeSlots * kPageSize - static_cast<size_t>(pos) % kPageSize);
+}
+
+EngineUsed choose_engine(const Plan& plan, sfshim_mode mode) {
+    bool mappable = plan.in == InKind::regular && plan.in_size > 0;
+    if (!mappable || mode == SFSHIM_MODE_RW) return EngineUsed::rw;
+    if (mode == SFSHIM_MODE_MMAP) return EngineUsed::mmap;
+    return plan.count >= kMmapCutover ? EngineUsed::mmap : EngineUsed::rw;
+}
+
+Outcome transfer(const Plan& p, sfshim_mode mode) {
+    Outcome out;
+    size_t want = p.count;
+    bool blocking_wait = false;
+    if (p.out == OutKind::pipe) {
+        size_t limit = 0;
+        if (int err = pipe_room(p, p.pos, &limit, &blocking_wait)) {
+            out.result = -err;
+            return out;
+        }
+        want = min_of(want, limit);
+    }
+    if (want == 0) return out;
+    if (int err = check_read_path(p)) {
+        out.result = -err;
+        return out;
+    }
+
+    if (p.in == InKind::socket) {  // only into a pipe, checked above
+        out.engine = EngineUsed::rw;
+        out.result = engine_socket_to_pipe(p, 0, want).moved;
+        return out;
+    }
+
+    out.engine = choose_engine(p, mode);
+    if (p.out == OutKind::other) {
+        // No splice write path: the kernel finds out after reading a chunk,
+        // so an input at its end still gives 0.
+        char probe;
+        ssize_t r = pread(p.in_fd, &probe, 1, p.pos);
+        out.result = r == 0 ? 0 : -EINVAL;
+        return out;
+    }
+
+    bool datagram = p.out == OutKind::socket && want > datagram_chunk(p.pos, want) && is_datagram(p.out_fd);
+    size_t done = 0;
+    while (done < want) {
+        int64_t pos = p.pos + static_cast<int64_t>(done);
+        size_t len = want - done;
+        if (datagram) len = datagram_chunk(pos, len);
+        EngineResult r = engine_for(out.engine)(p, pos, len);
+        if (r.cannot_map) {  // the rest through read/write
+            out.mmap_fallback = true;
+            out.engine = EngineUsed::rw;
+            if (r.moved > 0) done += static_cast<size_t>(r.moved);
+            continue;
+        }
+        if (r.moved < 0) {
+            if (done == 0) out.result = r.moved;
+            break;
+        }
+        done += static_cast<size_t>(r.moved);
+        if (static_cast<size_t>(r.moved) < len) break;  // input ended or output full
+        if (blocking_wait) {
+            // The pipe had room for our first byte: now fill what it has left.
+            size_t limit = 0;
+            bool again = false;
+            if (pipe_room(p, p.pos + static_cast<int64_t>(done), &limit, &again) != 0 || again) break;
+            want = min_of(p.count, done + limit);
+            blocking_wait = false;
+        }
+    }
+    if (out.result == 0) out.result = static_cast<ssize_t>(done);
+    return out;
+}
+
+}  // namespace sfshim

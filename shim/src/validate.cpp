@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include "validate.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "platform/platform.h"
+
+namespace sfshim {
+namespace {
+
+// fdget() ignores O_PATH descriptors, and a descriptor opened with access
+// mode 3 can neither read nor write: both are EBADF, as a closed fd.
+bool can_read(int flags) {
+    if (flags & O_PATH) return false;
+    int acc = flags & O_ACCMODE;
+    return acc == O_RDONLY || acc == O_RDWR;
+}
+bool can_write(int flags) {
+    if (flags & O_PATH) return false;
+    int acc = flags & O_ACCMODE;
+    return acc == O_WRONLY || acc == O_RDWR;
+}
+
+InKind classify_in(mode_t mode) {
+    switch (mode & S_IFMT) {
+        case S_IFREG: return InKind::regular;
+        case S_IFCHR:
+        case S_IFBLK: return InKind::device;
+        case S_IFSOCK: return InKind::socket;
+        case S_IFIFO: return InKind::fifo;
+        case S_IFDIR: return InKind::directory;
+        default: return InKind::other;  // anonymous inodes have no type bits
+    }
+}
+
+OutKind classify_out(mode_t mode) {
+    switch (mode & S_IFMT) {
+        case S_IFREG: return OutKind::regular;
+        case S_IFSOCK: return OutKind::socket;
+        case S_IFIFO: return OutKind::pipe;
+        case S_IFCHR:
+        case S_IFBLK: return OutKind::device;
+        default: return OutKind::other;
+    }
+}
+
+// FMODE_PREAD: files opened with nonseekable_open/stream_open lack it, and so
+// do pipes, sockets and anonymous inodes.
+bool has_pread(int fd, InKind kind) {
+    switch (kind) {
+        case InKind::socket:
+        case InKind::fifo:
+        case InKind::other: return false;
+        case InKind::device: return !(pread(fd, nullptr, 0, 0) < 0 && errno == ESPIPE);
+        default: return true;
+    }
+}
+
+}  // namespace
+
+int check_range(int64_t pos, size_t count) {
+    if (static_cast<ssize_t>(count) < 0) return EINVAL;
+    if (pos < 0) return EINVAL;
+    if (static_cast<uint64_t>(pos) + count > static_cast<uint64_t>(INT64_MAX)) return EINVAL;
+    return 0;
+}
+
+int validate(const Call& call, Plan* plan) {
+    Plan p;
+    p.out_fd = call.out_fd;
+    p.in_fd = call.in_fd;
+    p.has_offset = call.has_offset;
+
+    // 1. The input must be open for reading.
+    int in_flags = fcntl(call.in_fd, F_GETFL);
+    if (in_flags < 0 || !can_read(in_flags)) return EBADF;
+    struct stat in_st;
+    if (fstat(call.in_fd, &in_st) != 0) return EBADF;
+    p.in = classify_in(in_st.st_mode);
+    p.in_size = in_st.st_size;
+    p.in_nonblock = (in_flags & O_NONBLOCK) != 0;
+
+    // 2. An explicit offset needs pread on the input.
+    bool in_seekable = true;  // FMODE_LSEEK
+    if (call.has_offset) {
+        if (!has_pread(call.in_fd, p.in)) return ESPIPE;
+        p.pos = call.offset;
+    } else if (p.in == InKind::socket || p.in == InKind::fifo) {
+        in_seekable = false;  // their position is always 0
+    } else {
+        off_t cur = lseek(call.in_fd, 0, SEEK_CUR);
+        if (cur < 0) {
+            in_seekable = false;
+        } else {
+            p.pos = cur;
+        }
+    }
+
+    // 3. Counts and positions (the input's rw_verify_area), 4. the clamp.
+    if (int err = check_range(p.pos, call.count)) return err;
+    p.count = min_of(call.count, kMaxRwCount);
+
+    // 5. The output must be open for writing.
+    int out_flags = fcntl(call.out_fd, F_GETFL);
+    if (out_flags < 0 || !can_write(out_flags)) return EBADF;
+    struct stat out_st;
+    if (fstat(call.out_fd, &out_st) != 0) return EBADF;
+    p.out = classify_out(out_st.st_mode);
+    p.out_nonblock = (out_flags & O_NONBLOCK) != 0;
+
+    // 6. The file-size limit of both file systems.
+    if (p.pos >= platform::kSmallestFileSizeLimit) {
+        bool in_limited = p.in == InKind::regular || p.in == InKind::device || p.in == InKind::directory;
+        bool out_limited = p.out == OutKind::regular || p.out == OutKind::device;
+        if ((in_limited && platform::offset_at_fs_limit(call.in_fd, p.pos)) ||
+            (out_limited && platform::offset_at_fs_limit(call.out_fd, p.pos)))
+            return EOVERFLOW;
+    }
+
+    // 7. Output to a pipe is spliced straight into it and skips the next checks;
+    // everything else goes through the kernel's internal pipe, which wants an
+    // output that is not appending and a seekable input.
+    if (p.out != OutKind::pipe) {
+        if (out_flags & O_APPEND) return EINVAL;
+        if (!in_seekable) return EINVAL;
+    }
+    *plan = p;
+    return 0;
+}
+
+const char* in_kind_name(InKind k) {
+    switch (k) {
+        case InKind::regular: return "file";
+        case InKind::device: return "device";
+        case InKind::socket: return "socket";
+        case InKind::fifo: return "pipe";
+        case InKind::directory: return "directory";
+        case InKind::other: return "other";
+    }
+    return "?";
+}
+
+const char* out_kind_name(OutKind k) {
+    switch (k) {
+        case OutKind::regular: return "file";
+        case OutKind::socket: return "socket";
+        case OutKind::pipe: return "pipe";
+        case OutKind::device: return "device";
+        case OutKind::other: return "other";
+    }
+    return "?";
+}
+
+}  // namespace sfshim

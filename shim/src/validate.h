@@ -1,0 +1,62 @@
+// The checks of Linux's do_sendfile, in the kernel's order. Each failed check
+// is the errno the kernel gives; a passed one leaves facts for the engines.
+// SPDX-License-Identifier: BSD-2-Clause
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+namespace sfshim {
+
+// What an input descriptor is, as far as sendfile cares.
+enum class InKind {
+    regular,   // page-cache file: maps, preads
+    device,    // block or character device: preads
+    socket,    // readable only into a pipe (the kernel splices it)
+    fifo,      // a pipe: no splice read path at all
+    directory, // no read path
+    other,     // eventfd, timerfd, epoll...: no read path
+};
+
+enum class OutKind {
+    regular,  // file: written at its own position
+    socket,   // stream or datagram
+    pipe,     // one fill, at most the free room
+    device,   // /dev/null, a tty, a block device
+    other,    // eventfd and friends: no splice write path
+};
+
+struct Call {
+    int out_fd;
+    int in_fd;
+    bool has_offset;
+    int64_t offset;  // *offset, read by the caller safely
+    size_t count;
+};
+
+struct Plan {
+    int out_fd = -1;
+    int in_fd = -1;
+    bool has_offset = false;
+    int64_t pos = 0;      // where reading starts
+    size_t count = 0;     // clamped to kMaxRwCount
+    InKind in = InKind::regular;
+    OutKind out = OutKind::regular;
+    int64_t in_size = 0;  // st_size of a regular input at validation
+    bool in_nonblock = false;
+    bool out_nonblock = false;
+};
+
+// Pure part of the checks on counts and positions (rw_verify_area for the
+// input): 0 or EINVAL. Unit-tested.
+int check_range(int64_t pos, size_t count);
+
+// Runs every check up to the point where the kernel starts moving data.
+// Returns 0 and fills `plan`, or the errno the kernel would give.
+int validate(const Call& call, Plan* plan);
+
+const char* in_kind_name(InKind k);
+const char* out_kind_name(OutKind k);
+
+}  // namespace sfshim
