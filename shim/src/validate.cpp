@@ -112,9 +112,12 @@ int validate(const Call& call, Plan* plan) {
     p.out_nonblock = (out_flags & O_NONBLOCK) != 0;
 
     // 6. The file-size limit of both file systems.
+    if (p.pos == INT64_MAX) return EOVERFLOW;  // MAX_LFS_FILESIZE: no file system allows more
     if (p.pos >= platform::kSmallestFileSizeLimit) {
-        bool in_limited = p.in == InKind::regular || p.in == InKind::device || p.in == InKind::directory;
-        bool out_limited = p.out == OutKind::regular || p.out == OutKind::device;
+        // Device nodes and pseudo files live on file systems without a limit
+        // short of INT64_MAX; probing them could also have side effects.
+        bool in_limited = p.in == InKind::regular || p.in == InKind::directory;
+        bool out_limited = p.out == OutKind::regular;
         if ((in_limited && platform::offset_at_fs_limit(call.in_fd, p.pos)) ||
             (out_limited && platform::offset_at_fs_limit(call.out_fd, p.pos)))
             return EOVERFLOW;

@@ -74,7 +74,6 @@ int write_user_offset(int64_t* where, int64_t value) { return copy_user(&value, 
 
 bool offset_at_fs_limit(int fd, int64_t pos) {
     if (pos < kSmallestFileSizeLimit) return false;
-    if (pos == INT64_MAX) return true;  // no file system allows more
     // The file system's llseek refuses offsets past its limit (s_maxbytes):
     // ask on a description of our own, so the caller's position stays put.
     char path[64];

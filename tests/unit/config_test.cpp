@@ -1,0 +1,85 @@
+// Configuration parsing: every variable, good and bad values.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "config.h"
+
+using namespace sfshim;
+
+TEST_CASE("every mode name parses, in any case", "[config]") {
+    sfshim_mode m = SFSHIM_MODE_AUTO;
+    CHECK((parse_mode("auto", &m) && m == SFSHIM_MODE_AUTO));
+    CHECK((parse_mode("emulate", &m) && m == SFSHIM_MODE_EMULATE));
+    CHECK((parse_mode("MMAP", &m) && m == SFSHIM_MODE_MMAP));
+    CHECK((parse_mode("rw", &m) && m == SFSHIM_MODE_RW));
+    CHECK((parse_mode("Native", &m) && m == SFSHIM_MODE_NATIVE));
+    CHECK(std::string(mode_name(SFSHIM_MODE_RW)) == "rw");
+}
+
+TEST_CASE("an unknown mode is refused and leaves the value alone", "[config]") {
+    sfshim_mode m = SFSHIM_MODE_RW;
+    CHECK_FALSE(parse_mode("fast", &m));
+    CHECK_FALSE(parse_mode("", &m));
+    CHECK_FALSE(parse_mode(nullptr, &m));
+    CHECK_FALSE(parse_mode("auto ", &m));
+    CHECK(m == SFSHIM_MODE_RW);
+}
+
+TEST_CASE("log levels parse by name and by number", "[config]") {
+    LogLevel l = LogLevel::off;
+    CHECK((parse_log_level("debug", &l) && l == LogLevel::debug));
+    CHECK((parse_log_level("warning", &l) && l == LogLevel::warn));
+    CHECK((parse_log_level("1", &l) && l == LogLevel::info));
+    CHECK((parse_log_level("off", &l) && l == LogLevel::off));
+    CHECK_FALSE(parse_log_level("verbose", &l));
+}
+
+TEST_CASE("stats go to stderr, to a file, or nowhere", "[config]") {
+    Config c;
+    CHECK((parse_stats("stderr", &c) && c.stats == StatsTarget::stderr_text));
+    CHECK((parse_stats("/tmp/s.%p.json", &c) && c.stats == StatsTarget::file_json));
+    CHECK(std::string(c.stats_path) == "/tmp/s.%p.json");
+    CHECK((parse_stats("", &c) && c.stats == StatsTarget::none));
+    CHECK((parse_stats("off", &c) && c.stats == StatsTarget::none));
+    std::string longpath(600, 'x');
+    CHECK_FALSE(parse_stats(longpath.c_str(), &c));
+}
+
+TEST_CASE("%p in the stats path becomes the pid, %% a percent sign", "[config]") {
+    char out[64];
+    REQUIRE(expand_stats_path("/tmp/sf.%p.json", 4242, out, sizeof out));
+    CHECK(std::string(out) == "/tmp/sf.4242.json");
+    REQUIRE(expand_stats_path("a%%p%p", 7, out, sizeof out));
+    CHECK(std::string(out) == "a%p7");
+    CHECK_FALSE(expand_stats_path("/a/very/long/path/%p", 123456789, out, 16));
+}
+
+namespace {
+std::vector<std::string> g_lines;
+void collect(const char* line) { g_lines.emplace_back(line); }
+}  // namespace
+
+TEST_CASE("bad environment values give one line each and the defaults", "[config]") {
+    g_lines.clear();
+    Config c = config_from_env("turbo", "loud", nullptr, collect);
+    CHECK(c.mode == SFSHIM_MODE_AUTO);
+    CHECK(c.log_level == LogLevel::off);
+    CHECK(c.stats == StatsTarget::none);
+    REQUIRE(g_lines.size() == 2);
+    CHECK(g_lines[0].find("SFSHIM_MODE='turbo'") != std::string::npos);
+    CHECK(g_lines[1].find("SFSHIM_LOG='loud'") != std::string::npos);
+}
+
+TEST_CASE("good environment values are taken without a word", "[config]") {
+    g_lines.clear();
+    Config c = config_from_env("rw", "debug", "stderr", collect);
+    CHECK(c.mode == SFSHIM_MODE_RW);
+    CHECK(c.log_level == LogLevel::debug);
+    CHECK(c.stats == StatsTarget::stderr_text);
+    CHECK(g_lines.empty());
+    c = config_from_env(nullptr, "", nullptr, collect);
+    CHECK(c.mode == SFSHIM_MODE_AUTO);
+    CHECK(g_lines.empty());
+}

@@ -1,0 +1,79 @@
+// Window and chunk arithmetic, engine choice, the policy's error list.
+#include <catch2/catch.hpp>
+
+#include "common.h"
+#include "engine.h"
+#include "policy.h"
+#include "stats.h"
+#include "transfer.h"
+
+#include <string>
+
+using namespace sfshim;
+
+TEST_CASE("a pipe fill from page-cache input stops at a page boundary", "[math]") {
+    // 16 free buffers, reading from offset 100: the first buffer holds 3996 bytes.
+    CHECK(pipe_fill_limit(16, 100, true) == 16 * 4096 - 100);
+    CHECK(pipe_fill_limit(16, 8192, true) == 16 * 4096);
+    CHECK(pipe_fill_limit(1, 4095, true) == 1);
+    // Devices and sockets fill whole pages.
+    CHECK(pipe_fill_limit(16, 100, false) == 16 * 4096);
+}
+
+TEST_CASE("datagrams are cut where the kernel's internal pipe is full", "[math]") {
+    CHECK(datagram_chunk(100, 100000) == 65436);
+    CHECK(datagram_chunk(65536, 100000) == 65536);
+    CHECK(datagram_chunk(0, 10) == 10);
+    CHECK(datagram_chunk(4095, 1 << 20) == 65536 - 4095);
+}
+
+TEST_CASE("the engine follows the mode and what the input is", "[math]") {
+    Plan p;
+    p.in = InKind::regular;
+    p.in_size = 10 << 20;
+    p.count = 1 << 20;
+    CHECK(choose_engine(p, SFSHIM_MODE_EMULATE) == EngineUsed::mmap);
+    CHECK(choose_engine(p, SFSHIM_MODE_RW) == EngineUsed::rw);
+    CHECK(choose_engine(p, SFSHIM_MODE_MMAP) == EngineUsed::mmap);
+    p.count = kMmapCutover - 1;
+    CHECK(choose_engine(p, SFSHIM_MODE_EMULATE) == EngineUsed::rw);
+    CHECK(choose_engine(p, SFSHIM_MODE_MMAP) == EngineUsed::mmap);
+    p.in_size = 0;  // /proc and sysfs files: size 0, content anyway
+    CHECK(choose_engine(p, SFSHIM_MODE_MMAP) == EngineUsed::rw);
+    p.in = InKind::device;
+    p.in_size = 1 << 20;
+    CHECK(choose_engine(p, SFSHIM_MODE_MMAP) == EngineUsed::rw);
+}
+
+TEST_CASE("auto mode emulates only after a refusal that moved no byte", "[policy]") {
+    for (int e : {ENOSYS, EINVAL, ENOTSOCK, EOPNOTSUPP, ENOTSUP, EPERM}) CHECK(kernel_refused(e));
+    for (int e : {EBADF, EAGAIN, EFAULT, EPIPE, EIO, ESPIPE, EOVERFLOW, EINTR}) CHECK_FALSE(kernel_refused(e));
+}
+
+TEST_CASE("the mmap window and the read/write buffer are page multiples", "[math]") {
+    CHECK(kMmapWindow % kPageSize == 0);
+    CHECK(kRwBufferSize % kPageSize == 0);
+    CHECK(kMaxRwCount == 0x7ffff000u);
+}
+
+TEST_CASE("the stats report names every counter", "[stats]") {
+    sfshim_stats s{};
+    s.calls = 3;
+    s.bytes = 12345;
+    s.mmap_calls = 2;
+    s.kernel_enosys = 1;
+    char buf[2048];
+    size_t n = format_stats_json(s, 42, "auto", buf, sizeof buf);
+    std::string json(buf, n);
+    CHECK(json.find("\"pid\":42") != std::string::npos);
+    CHECK(json.find("\"calls\":3") != std::string::npos);
+    CHECK(json.find("\"bytes\":12345") != std::string::npos);
+    CHECK(json.find("\"kernel_enosys\":true") != std::string::npos);
+    n = format_stats_text(s, 42, buf, sizeof buf);
+    std::string text(buf, n);
+    CHECK(text.find("3 calls, 12345 bytes") != std::string::npos);
+    CHECK(text.find("ENOSYS") != std::string::npos);
+    // A buffer too small is cut, never overrun.
+    char small[16];
+    CHECK(format_stats_json(s, 42, "auto", small, sizeof small) == sizeof small - 1);
+}
