@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "transfer.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -92,6 +94,42 @@ EngineUsed choose_engine(const Plan& plan, sfshim_mode mode) {
     if (!mappable || mode == SFSHIM_MODE_RW) return EngineUsed::rw;
     if (mode == SFSHIM_MODE_MMAP) return EngineUsed::mmap;
     return plan.count >= kMmapCutover ? EngineUsed::mmap : EngineUsed::rw;
+}
+
+bool send_small(const Call& call, sfshim_mode mode, Plan* plan, Outcome* outcome) {
+    if (!call.has_offset || call.count == 0 || mode == SFSHIM_MODE_MMAP) return false;
+    if (call.count >= kMmapCutover && mode != SFSHIM_MODE_RW) return false;
+    if (check_range(call.offset, call.count) != 0 || call.offset >= platform::kSmallestFileSizeLimit)
+        return false;
+    // One datagram in the kernel too, and one buffer for us.
+    if (call.count > datagram_chunk(call.offset, call.count) || call.count > kRwBufferSize) return false;
+
+    int out_flags = fcntl(call.out_fd, F_GETFL);
+    if (out_flags < 0 || (out_flags & (O_APPEND | O_PATH)) || (out_flags & O_ACCMODE) == O_RDONLY)
+        return false;
+    struct stat st;
+    if (fstat(call.in_fd, &st) != 0 || !S_ISREG(st.st_mode) || call.offset >= st.st_size) return false;
+    Buffer buf = thread_buffer();
+    if (buf.size == 0) return false;
+
+    size_t want = min_of(call.count, static_cast<size_t>(st.st_size - call.offset));
+    ssize_t r = pread(call.in_fd, buf.data, want, call.offset);  // EBADF, EISDIR...: the full checks say which
+    if (r <= 0) return false;
+    // send() refuses anything but a socket with ENOTSOCK before doing anything.
+    ssize_t w = send(call.out_fd, buf.data, static_cast<size_t>(r), 0);
+    if (w < 0 && errno == ENOTSOCK) return false;
+
+    plan->out_fd = call.out_fd;
+    plan->in_fd = call.in_fd;
+    plan->has_offset = true;
+    plan->pos = call.offset;
+    plan->count = call.count;
+    plan->in = InKind::regular;
+    plan->out = OutKind::socket;
+    plan->in_size = st.st_size;
+    outcome->engine = EngineUsed::rw;
+    outcome->result = w < 0 ? -errno : w;
+    return true;
 }
 
 Outcome transfer(const Plan& p, sfshim_mode mode) {

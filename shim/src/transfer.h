@@ -22,6 +22,12 @@ struct Outcome {
 // mode is EMULATE, MMAP or RW (AUTO emulates as EMULATE).
 Outcome transfer(const Plan& plan, sfshim_mode mode);
 
+// The shortcut for what servers do on every small response: a piece of a
+// regular file, at an offset, into a socket. It makes three syscalls instead
+// of seven, and hands the call to validate() + transfer() (returns false)
+// whenever anything is unusual, always before a byte is written.
+bool send_small(const Call& call, sfshim_mode mode, Plan* plan, Outcome* outcome);
+
 // Which engine a call uses; pure, unit-tested.
 EngineUsed choose_engine(const Plan& plan, sfshim_mode mode);
 
