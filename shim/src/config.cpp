@@ -138,6 +138,11 @@ Config config_from_env(const char* mode, const char* log, const char* stats,
     return c;
 }
 
+// Read at load time as well as on first use: some servers (nginx) clear their
+// workers' environment before the first sendfile. Parsing cannot fail; a bad
+// value only gives its one line.
+__attribute__((constructor)) static void read_environment_at_load() { config(); }
+
 const Config& config() {
     pthread_once(&g_config_once, [] {
         g_config = config_from_env(getenv("SFSHIM_MODE"), getenv("SFSHIM_LOG"),

@@ -27,9 +27,13 @@ void init() {
     SFSHIM_LOG(info, "loaded, mode %s", mode_name(cfg.mode));
 }
 
+void count_failure(int err) {
+    stat_add(err == EAGAIN || err == EINTR ? Counter::retries : Counter::errors);
+}
+
 ssize_t finish(ErrnoGuard& guard, ssize_t result) {
     if (result < 0) {
-        stat_add(Counter::errors);
+        count_failure(static_cast<int>(-result));
         guard.set_result(static_cast<int>(-result));
         return -1;
     }
@@ -113,7 +117,7 @@ ssize_t dispatch(sfshim_mode mode, int out_fd, int in_fd, int64_t* offset, size_
                 stat_add(Counter::native_bytes, static_cast<uint64_t>(r));
                 stat_add(Counter::bytes, static_cast<uint64_t>(r));
             } else {
-                stat_add(Counter::errors);
+                count_failure(errno);
             }
             return r;
         }

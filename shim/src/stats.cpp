@@ -20,9 +20,16 @@ static_assert(std::atomic<uint64_t>::is_always_lock_free, "counters must be lock
 
 std::atomic<uint64_t>& at(Counter c) { return g_counters[static_cast<size_t>(c)]; }
 
-// A child starts with its own counts: each process reports what it did.
-void reset_in_child() {
+void reset_counts() {
     for (auto& c : g_counters) c.store(0, std::memory_order_relaxed);
+}
+
+// A child starts with its own counts: each process reports what it did. What
+// the kernel said is still true in it.
+void reset_in_child() {
+    uint64_t enosys = at(Counter::kernel_enosys).load(std::memory_order_relaxed);
+    reset_counts();
+    at(Counter::kernel_enosys).store(enosys, std::memory_order_relaxed);
 }
 
 
@@ -84,6 +91,7 @@ sfshim_stats stats_snapshot() {
     s.fallbacks = get(Counter::fallbacks);
     s.mmap_fallbacks = get(Counter::mmap_fallbacks);
     s.errors = get(Counter::errors);
+    s.retries = get(Counter::retries);
     s.kernel_enosys = get(Counter::kernel_enosys);
     return s;
 }
@@ -97,11 +105,11 @@ size_t format_stats_text(const sfshim_stats& s, long pid, char* buf, size_t size
     int n = snprintf(buf, size,
                      "sfshim[%ld]: %llu calls, %llu bytes | kernel %llu calls %llu bytes | "
                      "emulated %llu calls (mmap %llu calls %llu bytes, rw %llu calls %llu bytes) | "
-                     "fallbacks %llu (kernel sendfile %s), mmap->rw %llu | errors %llu\n",
+                     "fallbacks %llu (kernel sendfile %s), mmap->rw %llu | errors %llu, retries %llu\n",
                      pid, ull(s.calls), ull(s.bytes), ull(s.native_calls), ull(s.native_bytes),
                      ull(s.emulated_calls), ull(s.mmap_calls), ull(s.mmap_bytes), ull(s.rw_calls),
                      ull(s.rw_bytes), ull(s.fallbacks), s.kernel_enosys ? "ENOSYS" : "available",
-                     ull(s.mmap_fallbacks), ull(s.errors));
+                     ull(s.mmap_fallbacks), ull(s.errors), ull(s.retries));
     return clamp_len(n, size);
 }
 
@@ -111,12 +119,12 @@ size_t format_stats_json(const sfshim_stats& s, long pid, const char* mode, char
                      "{\"pid\":%ld,\"mode\":\"%s\",\"calls\":%llu,\"bytes\":%llu,"
                      "\"native_calls\":%llu,\"native_bytes\":%llu,\"emulated_calls\":%llu,"
                      "\"mmap_calls\":%llu,\"mmap_bytes\":%llu,\"rw_calls\":%llu,\"rw_bytes\":%llu,"
-                     "\"fallbacks\":%llu,\"mmap_fallbacks\":%llu,\"errors\":%llu,"
+                     "\"fallbacks\":%llu,\"mmap_fallbacks\":%llu,\"errors\":%llu,\"retries\":%llu,"
                      "\"kernel_enosys\":%s}\n",
                      pid, mode, ull(s.calls), ull(s.bytes), ull(s.native_calls), ull(s.native_bytes),
                      ull(s.emulated_calls), ull(s.mmap_calls), ull(s.mmap_bytes), ull(s.rw_calls),
                      ull(s.rw_bytes), ull(s.fallbacks), ull(s.mmap_fallbacks), ull(s.errors),
-                     s.kernel_enosys ? "true" : "false");
+                     ull(s.retries), s.kernel_enosys ? "true" : "false");
     return clamp_len(n, size);
 }
 

@@ -22,6 +22,7 @@ enum class Counter {
     fallbacks,
     mmap_fallbacks,
     errors,
+    retries,
     kernel_enosys,
     count_  // number of counters
 };

@@ -56,7 +56,8 @@ struct sfshim_stats {
     uint64_t rw_bytes;
     uint64_t fallbacks;      /* kernel refused (ENOSYS, EINVAL, ...) and the call was emulated */
     uint64_t mmap_fallbacks; /* the input could not be mapped; read/write used instead */
-    uint64_t errors;         /* calls that returned -1 */
+    uint64_t errors;         /* calls that returned -1, but for EAGAIN and EINTR */
+    uint64_t retries;        /* calls that returned EAGAIN or EINTR: the caller tries again */
     uint64_t kernel_enosys;  /* 1 once the kernel's sendfile answered ENOSYS */
 };
 

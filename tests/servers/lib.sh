@@ -1,0 +1,304 @@
+# shellcheck shell=bash
+# Shared by the server tests (tests/servers/*.sh) and toolchain/run.sh.
+# Sourced (bash).  Starting a server is examples/<server>/serve.sh's job;
+# this file makes the files, fetches and checks them, reads the shim's stats,
+# and makes sure every server it started is stopped, whatever happens.
+#
+# Environment: SFSHIM, SFSHIM_NOSENDFILE, SFSHIM_LIBRARY (passed on to
+# serve.sh and the sfshim launcher); T_KEEP=1 keeps the work directory.
+
+T_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+T_ROOT=$(cd "$T_LIB_DIR/../.." && pwd)
+T_EXAMPLES=$T_ROOT/examples
+
+T_WORK='' T_SERVERS=() T_FAILS=0
+T_CURL=(curl --silent --show-error --http1.1 --globoff --max-time 120)
+
+t_log() { echo "$*"; }
+t_fail() { echo "FAIL: $*"; T_FAILS=$((T_FAILS + 1)); }
+t_die() { echo "ERROR: $*" >&2; exit 1; }
+
+# Stop every server we started and remove the work directory: on any exit,
+# Ctrl-C included.
+t_cleanup() {
+	local rc=$? d
+	trap - EXIT INT TERM HUP
+	for d in "${T_SERVERS[@]}"; do
+		"$T_EXAMPLES/${d%%:*}/serve.sh" --quiet --stop "${d#*:}" || true
+	done
+	T_SERVERS=()
+	if [ -n "$T_WORK" ] && [ -d "$T_WORK" ]; then
+		if [ "${T_KEEP:-}" = 1 ]; then
+			echo "(kept $T_WORK)"
+		else
+			rm -rf "$T_WORK"
+		fi
+	fi
+	return $rc
+}
+
+# t_init NAME: a work directory under /tmp, readable by the servers' user.
+t_init() {
+	local t
+	for t in curl python3 sha256sum; do
+		command -v "$t" >/dev/null || t_die "$t is needed (toolchain/setup.sh servers)"
+	done
+	T_WORK=$(mktemp -d "/tmp/sfshim-$1.XXXXXX")
+	chmod 755 "$T_WORK"
+	trap t_cleanup EXIT
+	trap 'echo "interrupted"; exit 130' INT
+	trap 'exit 143' TERM HUP
+}
+
+# t_make_files BIGSIZE: the document root $T_WORK/docroot with random files
+# of 0 B, 1 B, 4095 B, 4096 B, 64 KiB + 1, 10 MiB and BIGSIZE bytes, named
+# file-SIZE.bin, and their SHA-256 in T_SUM[name].
+declare -A T_SUM T_SIZE
+T_FILES=()
+t_make_files() {
+	local big=$1 size name
+	T_DOCROOT=$T_WORK/docroot
+	mkdir -p "$T_DOCROOT"
+	chmod 755 "$T_DOCROOT"
+	T_FILES=()
+	for size in 0 1 4095 4096 65537 10485760 "$big"; do
+		name=file-$size.bin
+		head -c "$size" /dev/urandom >"$T_DOCROOT/$name"
+		chmod 644 "$T_DOCROOT/$name"
+		T_FILES+=("$name")
+		T_SIZE[$name]=$size
+		T_SUM[$name]=$(sha256sum <"$T_DOCROOT/$name" | cut -d' ' -f1)
+	done
+}
+
+# t_start SERVER [serve.sh options]: start it in the background; sets T_URL
+# and T_DIR (its state directory: logs/, stats/).
+t_start() {
+	local server=$1
+	shift
+	T_DIR=$(mktemp -d "$T_WORK/$server.XXXXXX")
+	T_SERVERS+=("$server:$T_DIR")
+	T_URL=$("$T_EXAMPLES/$server/serve.sh" --quiet --background --lifetime 300 \
+		--dir "$T_DIR" "$@" "$T_DOCROOT") || t_die "could not start $server $*"
+	T_SERVER=$server
+}
+
+# t_stop: stop the last server started, gracefully (its processes write
+# their stats when they exit).
+t_stop() {
+	"$T_EXAMPLES/$T_SERVER/serve.sh" --quiet --stop "$T_DIR"
+	local keep=() d
+	for d in "${T_SERVERS[@]}"; do [ "$d" = "$T_SERVER:$T_DIR" ] || keep+=("$d"); done
+	T_SERVERS=("${keep[@]}")
+}
+
+t_human() {
+	local n=$1
+	if [ "$n" -ge 1048576 ] && [ $((n % 1048576)) -eq 0 ]; then echo "$((n / 1048576)) MiB"
+	elif [ "$n" -ge 1024 ] && [ $((n % 1024)) -eq 0 ]; then echo "$((n / 1024)) KiB"
+	else echo "$n B"; fi
+}
+
+# t_get NAME [OUT]: GET the whole file; one line of report; status 0 if the
+# body is the file, byte for byte.  Sets T_GOT (bytes received), T_CODE.
+t_get() {
+	local name=$1 out=${2:-$T_WORK/body} want=${T_SIZE[$1]} res rc sum verdict
+	rm -f "$out"
+	res=$("${T_CURL[@]}" -o "$out" -w '%{http_code} %{size_download}' "$T_URL$name" 2>"$out.err")
+	rc=$?
+	T_CODE=${res%% *} T_GOT=${res##* }
+	[ -f "$out" ] || : >"$out"
+	sum=$(sha256sum <"$out" | cut -d' ' -f1)
+	if [ $rc -eq 0 ] && [ "$T_CODE" = 200 ] && [ "$sum" = "${T_SUM[$name]}" ]; then
+		verdict=ok
+	else
+		verdict="BAD (curl status $rc$( [ -s "$out.err" ] && printf ': %s' "$(head -c 100 "$out.err")"))"
+	fi
+	printf '  GET   %-20s %10s   %s  %10s received  sha256 %s  %s\n' "$name" \
+		"$(t_human "$want")" "$T_CODE" "$T_GOT" "${sum:0:12}" "$verdict"
+	[ "$verdict" = ok ]
+}
+
+# t_range NAME SPEC (a-b, a- or -n): a 206 whose body is that slice.
+t_range() {
+	local name=$1 spec=$2 size=${T_SIZE[$1]} a b res rc want sum verdict
+	case $spec in
+	-*) a=$((size - ${spec#-})); [ $a -ge 0 ] || a=0; b=$((size - 1)) ;;
+	*-) a=${spec%-}; b=$((size - 1)) ;;
+	*) a=${spec%-*}; b=${spec#*-}; [ "$b" -lt "$size" ] || b=$((size - 1)) ;;
+	esac
+	want=$(python3 -c 'import hashlib, sys
+with open(sys.argv[1], "rb") as f:
+    f.seek(int(sys.argv[2])); print(hashlib.sha256(f.read(int(sys.argv[3]))).hexdigest())' \
+		"$T_DOCROOT/$name" "$a" $((b - a + 1)))
+	rm -f "$T_WORK/range"
+	res=$("${T_CURL[@]}" -o "$T_WORK/range" -r "$spec" -w '%{http_code} %{size_download}' "$T_URL$name" 2>/dev/null)
+	rc=$?
+	[ -f "$T_WORK/range" ] || : >"$T_WORK/range"
+	sum=$(sha256sum <"$T_WORK/range" | cut -d' ' -f1)
+	if [ $rc -eq 0 ] && [ "${res%% *}" = 206 ] && [ "$sum" = "$want" ]; then verdict=ok; else verdict="BAD (curl status $rc)"; fi
+	printf '  RANGE %-20s %-23s %s %10s received (want %s)  %s\n' "$name" "bytes=$spec" \
+		"${res%% *}" "${res##* }" $((b - a + 1)) "$verdict"
+	[ "$verdict" = ok ]
+}
+
+# t_head NAME: HEAD over a raw socket, so a body sent by mistake is seen:
+# 200, Content-Length the file's size, and nothing after the header.
+t_head() {
+	local name=$1 res
+	res=$(python3 - "$T_URL" "$name" <<'EOF'
+import socket, sys, urllib.parse
+u = urllib.parse.urlsplit(sys.argv[1])
+s = socket.create_connection((u.hostname, u.port), timeout=10)
+s.sendall(b"HEAD /%s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (sys.argv[2].encode(), u.netloc.encode()))
+data = b""
+try:
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+except socket.timeout:
+    pass
+head, sep, rest = data.partition(b"\r\n\r\n")
+lines = head.decode("latin-1").split("\r\n")
+status = lines[0].split()[1] if lines and len(lines[0].split()) > 1 else "?"
+length = "none"
+for line in lines[1:]:
+    k, _, v = line.partition(":")
+    if k.strip().lower() == "content-length":
+        length = v.strip()
+print(status, length, len(rest) if sep else -1)
+EOF
+	)
+	local code=${res%% *} rest=${res#* } len body
+	len=${rest%% *} body=${rest##* }
+	local verdict=ok
+	[ "$code" = 200 ] && [ "$len" = "${T_SIZE[$name]}" ] && [ "$body" = 0 ] || verdict=BAD
+	printf '  HEAD  %-20s %10s   %s  Content-Length %s, %s body bytes  %s\n' "$name" \
+		"$(t_human "${T_SIZE[$name]}")" "$code" "$len" "$body" "$verdict"
+	[ $verdict = ok ]
+}
+
+# t_parallel N: N downloads at once, cycling through the files (all but the
+# largest); each body checked.
+t_parallel() {
+	local n=$1 i name pids=() bad=0 small=$((${#T_FILES[@]} - 1)) start end
+	mkdir -p "$T_WORK/par"
+	start=$(date +%s%N)
+	for ((i = 0; i < n; i++)); do
+		name=${T_FILES[i % small]}
+		"${T_CURL[@]}" -o "$T_WORK/par/$i" "$T_URL$name" 2>/dev/null &
+		pids+=($!)
+	done
+	for ((i = 0; i < n; i++)); do
+		wait "${pids[i]}" || { bad=$((bad + 1)); continue; }
+		name=${T_FILES[i % small]}
+		[ "$(sha256sum <"$T_WORK/par/$i" | cut -d' ' -f1)" = "${T_SUM[$name]}" ] || bad=$((bad + 1))
+	done
+	end=$(date +%s%N)
+	rm -rf "$T_WORK/par"
+	printf '  GET x%d at once (%s): %d bad, %d ms  %s\n' "$n" \
+		"$(for f in "${T_FILES[@]:0:small}"; do printf '%s ' "$(t_human "${T_SIZE[$f]}")"; done | sed 's/ $//')" \
+		"$bad" $(((end - start) / 1000000)) "$([ $bad -eq 0 ] && echo ok || echo BAD)"
+	[ $bad -eq 0 ]
+}
+
+# The ranges asked for: the edges of pages and of the files.
+T_RANGES=("file-1.bin 0-0" "file-4095.bin 4000-4094" "file-4096.bin 4095-"
+	"file-65537.bin 1-65536" "file-65537.bin -1" "file-10485760.bin 4096-1052671"
+	"file-10485760.bin 5000000-5000000")
+
+# t_check_all: every file, the ranges (and one in the largest), HEADs, and
+# 32 downloads at once.  Counts failures in T_FAILS; status 0 if none.
+t_check_all() {
+	local before=$T_FAILS name r big=${T_FILES[${#T_FILES[@]} - 1]}
+	for name in "${T_FILES[@]}"; do t_get "$name" || t_fail "GET $name"; done
+	for r in "${T_RANGES[@]}" "$big 1000001-" "$big -4097"; do
+		# shellcheck disable=SC2086
+		t_range $r || t_fail "Range $r"
+	done
+	t_head file-10485760.bin || t_fail "HEAD file-10485760.bin"
+	t_head file-4095.bin || t_fail "HEAD file-4095.bin"
+	t_parallel 32 || t_fail "32 downloads at once"
+	[ $T_FAILS -eq $before ]
+}
+
+# t_stats DIR: the sums of the shim's JSON lines in DIR/stats into st_*
+# variables (st_processes: lines read; st_enosys: lines with
+# kernel_enosys true), and one line of report.
+t_stats() {
+	local out
+	out=$(python3 - "$1/stats" <<'EOF'
+import glob, json, os, sys
+keys = ["calls", "bytes", "native_calls", "native_bytes", "emulated_calls", "mmap_calls",
+        "mmap_bytes", "rw_calls", "rw_bytes", "fallbacks", "mmap_fallbacks", "errors"]
+tot = dict.fromkeys(keys, 0)
+procs = enosys = 0
+for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.json"))):
+    with open(path) as f:
+        for line in f:
+            if not line.strip():
+                continue
+            d = json.loads(line)
+            procs += 1
+            enosys += bool(d.get("kernel_enosys"))
+            for k in keys:
+                tot[k] += int(d.get(k, 0))
+for k in keys:
+    print("st_%s=%d" % (k, tot[k]))
+print("st_processes=%d" % procs)
+print("st_enosys=%d" % enosys)
+EOF
+	) || t_die "cannot read the stats in $1/stats"
+	st_calls=0 st_bytes=0 st_native_calls=0 st_native_bytes=0 st_emulated_calls=0
+	st_mmap_calls=0 st_mmap_bytes=0 st_rw_calls=0 st_rw_bytes=0 st_fallbacks=0
+	st_mmap_fallbacks=0 st_errors=0 st_processes=0 st_enosys=0
+	eval "$out"
+	printf '  shim stats (%d processes): %d calls, %d bytes | kernel %d calls, %d bytes | emulated %d calls: mmap-writev %d calls %d bytes, read/write %d calls %d bytes | fallbacks %d, mmap->rw %d, errors %d | kernel ENOSYS seen by %d\n' \
+		"$st_processes" "$st_calls" "$st_bytes" "$st_native_calls" "$st_native_bytes" \
+		"$st_emulated_calls" "$st_mmap_calls" "$st_mmap_bytes" "$st_rw_calls" "$st_rw_bytes" \
+		"$st_fallbacks" "$st_mmap_fallbacks" "$st_errors" "$st_enosys"
+}
+
+# t_expect DESCRIPTION TEST...: an assertion, reported either way.
+t_expect() {
+	local what=$1
+	shift
+	if "$@"; then echo "  ok: $what"; else t_fail "$what"; fi
+}
+
+# t_log_clean: the server's error log (and console) mention no sendfile error.
+t_log_clean() {
+	! grep -Eis 'sendfile|Function not implemented|\(38\)|Errno 38|Traceback' \
+		"$T_DIR/logs/error.log" "$T_DIR/console.log"
+}
+
+# t_in NAME LIST...: NAME is one of LIST.
+t_in() {
+	local x=$1 e
+	shift
+	for e in "$@"; do [ "$e" = "$x" ] && return 0; done
+	return 1
+}
+
+# t_log_shows_sendfile_error: the opposite of t_log_clean, quietly.
+t_log_shows_sendfile_error() { ! t_log_clean >/dev/null; }
+
+# t_no_stats: no shim ran, so no stats file was written.
+t_no_stats() { ! compgen -G "$T_DIR/stats/*.json" >/dev/null; }
+
+t_finish() {
+	if [ $T_FAILS -eq 0 ]; then
+		echo "PASS"
+		exit 0
+	fi
+	echo "FAILED: $T_FAILS check(s)"
+	if [ -n "${T_DIR:-}" ]; then
+		local f
+		for f in "$T_DIR"/logs/error.log "$T_DIR/console.log"; do
+			[ -s "$f" ] && { echo "--- $f (last 20 lines)"; tail -n 20 "$f"; }
+		done
+	fi
+	exit 1
+}

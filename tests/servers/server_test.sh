@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# One unmodified server, one situation:
+#   server_test.sh SERVER CASE [BIGSIZE]
+#     SERVER  apache, nginx, lighttpd or python (examples/SERVER/serve.sh)
+#     CASE    shim     the sendfile syscall fails with ENOSYS; the server runs
+#                      through sfshim: every byte arrives, the calls were emulated
+#             noshim   the same kernel without the shim: the negative control
+#             kernel   the normal kernel through sfshim --mode auto: the calls
+#                      pass through to the kernel, every byte arrives
+#     BIGSIZE the largest file, bytes (default 50 MiB)
+# Environment: SFSHIM, SFSHIM_NOSENDFILE, SFSHIM_LIBRARY (set by CTest).
+set -uo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+server=${1:?usage: server_test.sh SERVER CASE [BIGSIZE]}
+case=${2:?usage: server_test.sh SERVER CASE [BIGSIZE]}
+big=${3:-52428800}
+[ -x "$T_EXAMPLES/$server/serve.sh" ] || t_die "unknown server '$server'"
+# Not installed: skip (CTest's SKIP_RETURN_CODE), do not fail.
+need=$server
+case $server in apache) need=apache2 ;; python) need=python3 ;; esac
+[ "$server/$case" = lighttpd/noshim ] && need="$need strace"
+for n in $need; do
+	command -v "$n" >/dev/null || [ -x "/usr/sbin/$n" ] ||
+		{ echo "SKIP: $n is not installed (toolchain/setup.sh servers)"; exit 77; }
+done
+
+t_init "test-$server-$case"
+t_make_files "$big"
+t0=$(date +%s%N)
+
+case $case in
+shim)
+	echo "$server, sendfile syscall -> ENOSYS, through sfshim:"
+	t_start "$server"
+	t_check_all
+	t_stop
+	t_stats "$T_DIR"
+	t_expect "the shim emulated the calls (emulated_calls $st_emulated_calls > 0)" \
+		[ "$st_emulated_calls" -gt 0 ]
+	t_expect "it saw the kernel refuse sendfile (kernel_enosys true in $st_enosys of $st_processes)" \
+		[ "$st_enosys" -gt 0 ]
+	t_expect "no call got through to the kernel (native_calls $st_native_calls == 0)" \
+		[ "$st_native_calls" -eq 0 ]
+	t_expect "the bodies went through sendfile (bytes $st_bytes >= $((big + 10485760)))" \
+		[ "$st_bytes" -ge $((big + 10485760)) ]
+	t_expect "no sendfile error in the server's error log" t_log_clean
+	;;
+noshim)
+	echo "$server, sendfile syscall -> ENOSYS, without the shim (negative control):"
+	if [ "$server" = lighttpd ]; then
+		# lighttpd falls back to read/write by itself on ENOSYS: it serves,
+		# but every sendfile it tries is refused.
+		t_start "$server" --no-shim --strace "$T_WORK/strace.out"
+		t_check_all
+		t_stop
+		refused=$(grep -c 'sendfile(.*= -1 ENOSYS' "$T_WORK/strace.out")
+		worked=$(grep -Ec 'sendfile\(.*= [0-9]+$' "$T_WORK/strace.out")
+		echo "  strace: $refused sendfile calls refused with ENOSYS, $worked succeeded; e.g.:"
+		grep -m 2 'ENOSYS' "$T_WORK/strace.out" | sed 's/^/    /'
+		t_expect "lighttpd's sendfile calls were refused (strace: $refused x ENOSYS)" \
+			[ "$refused" -gt 0 ]
+		t_expect "none of them succeeded" [ "$worked" -eq 0 ]
+	else
+		t_start "$server" --no-shim
+		bad=()
+		for name in "${T_FILES[@]}"; do
+			t_get "$name" || bad+=("$name")
+		done
+		t_stop
+		echo "  failed or truncated: ${bad[*]:-none}"
+		for name in file-65537.bin file-10485760.bin "file-$big.bin"; do
+			t_expect "$name does not arrive whole without the shim" \
+				t_in "$name" "${bad[@]}"
+		done
+		if [ "$server" != apache ]; then
+			# nginx: "sendfile() failed (38: ...)"; python: OSError Errno 38.
+			t_expect "the error log shows the refused sendfile" t_log_shows_sendfile_error
+		fi
+	fi
+	t_expect "no shim, no shim stats" t_no_stats
+	;;
+kernel)
+	echo "$server, normal kernel, through sfshim --mode auto:"
+	t_start "$server" --kernel --mode auto
+	t_check_all
+	t_stop
+	t_stats "$T_DIR"
+	t_expect "the calls went to the kernel (native_calls $st_native_calls > 0)" \
+		[ "$st_native_calls" -gt 0 ]
+	t_expect "none was emulated (emulated_calls $st_emulated_calls == 0)" \
+		[ "$st_emulated_calls" -eq 0 ]
+	t_expect "the kernel never refused (kernel_enosys false everywhere)" [ "$st_enosys" -eq 0 ]
+	t_expect "no sendfile error in the server's error log" t_log_clean
+	;;
+*) t_die "unknown case '$case' (shim, noshim or kernel)" ;;
+esac
+
+echo "  ($(( ($(date +%s%N) - t0) / 1000000 )) ms)"
+t_finish
