@@ -11,6 +11,7 @@ set -euo pipefail
 
 BASE_PACKAGES=(catch2 libseccomp-dev strace pkg-config clang python3)
 SERVERS_PACKAGES=(apache2 nginx-light lighttpd wrk curl)
+BENCH_PACKAGES=(python3-matplotlib)
 
 die() { echo "setup.sh: $*" >&2; exit 1; }
 
@@ -18,8 +19,9 @@ wanted=("${BASE_PACKAGES[@]}")
 for group in "$@"; do
   case "$group" in
     servers) wanted+=("${SERVERS_PACKAGES[@]}") ;;
-    -h|--help) echo "usage: $0 [servers]"; exit 0 ;;
-    *) die "unknown group '$group' (known: servers)" ;;
+    bench) wanted+=("${SERVERS_PACKAGES[@]}" "${BENCH_PACKAGES[@]}") ;;
+    -h|--help) echo "usage: $0 [servers] [bench]"; exit 0 ;;
+    *) die "unknown group '$group' (known: servers, bench)" ;;
   esac
 done
 

@@ -35,9 +35,9 @@ EngineResult engine_rw(const Plan& plan, int64_t pos, size_t len);
 EngineResult engine_socket_to_pipe(const Plan& plan, int64_t pos, size_t len);
 
 // Tunables, chosen by the benchmark (see README).
-constexpr size_t kMmapWindow = 4u << 20;      // bytes mapped per writev
+constexpr size_t kMmapWindow = 1u << 20;      // bytes mapped per writev
 constexpr size_t kRwBufferSize = 128u << 10;  // per-thread read/write buffer
-constexpr size_t kMmapCutover = 64u << 10;    // smaller transfers use read/write
+constexpr size_t kMmapCutover = 1u << 20;     // smaller transfers use read/write
 
 // The calling thread's read/write buffer, allocated on first use and freed at
 // thread exit. Never fails: a small static-duration-free stack fallback is

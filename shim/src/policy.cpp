@@ -65,7 +65,11 @@ ssize_t emulate(sfshim_mode mode, int out_fd, int in_fd, int64_t* offset, size_t
     // the call whatever its result: an unwritable offset turns any result
     // into EFAULT.
     int64_t start = 0;
-    if (offset != nullptr && platform::read_user_offset(offset, &start) != 0)
+    char frame;  // our own frame: anything above it on this stack is live
+    bool offset_safe = offset != nullptr && platform::on_live_stack(offset, sizeof *offset, &frame);
+    if (offset_safe)
+        start = *offset;
+    else if (offset != nullptr && platform::read_user_offset(offset, &start) != 0)
         return finish(guard, -EFAULT);
 
     Call call{out_fd, in_fd, offset != nullptr, start, count};
@@ -80,12 +84,16 @@ ssize_t emulate(sfshim_mode mode, int out_fd, int in_fd, int64_t* offset, size_t
     }
     ssize_t result = outcome.result;
 
-    if (result > 0 && offset == nullptr &&
-        (plan.in == InKind::regular || plan.in == InKind::device))
-        lseek(in_fd, plan.pos + result, SEEK_SET);
+    // Character devices read without moving their offset (copy_splice_read
+    // keeps what read_iter left); sockets and pipes have none.
+    bool advances = plan.in == InKind::regular || plan.in == InKind::block;
+    if (result > 0 && advances && offset == nullptr) lseek(in_fd, plan.pos + result, SEEK_SET);
     if (offset != nullptr) {
-        int64_t end = result > 0 ? plan.pos + result : start;
-        if (platform::write_user_offset(offset, end) != 0) result = -EFAULT;
+        int64_t end = result > 0 && advances ? plan.pos + result : start;
+        if (offset_safe)
+            *offset = end;
+        else if (platform::write_user_offset(offset, end) != 0)
+            result = -EFAULT;
     }
 
     if (outcome.engine == EngineUsed::mmap) {

@@ -18,39 +18,33 @@ namespace {
 // anything but a pipe: its size is the chunk each splice moves.
 constexpr size_t kInternalPipeSlots = 16;
 
-bool page_cache_input(const Plan& p) { return p.in == InKind::regular || p.in == InKind::device; }
+bool page_cache_input(const Plan& p) { return p.in == InKind::regular || p.in == InKind::block; }
 
-// The kernel's wait_for_space() and the room it then fills. Returns 0 and the
-// byte limit, or an errno. `blocking_wait` asks the caller to let a one-byte
-// blocking write do the waiting, so signals and SA_RESTART behave as in the
-// kernel.
-int pipe_room(const Plan& p, int64_t pos, size_t* limit, bool* blocking_wait) {
-    *blocking_wait = false;
-    struct pollfd pfd = {p.out_fd, POLLOUT, 0};
-    int n;
-    do n = poll(&pfd, 1, 0);
-    while (n < 0 && errno == EINTR);
+// Polls the output pipe: 0 with *room telling whether a buffer is free, or
+// EPIPE (and SIGPIPE, as the kernel sends it) when no reader is left.
+int poll_pipe(int fd, int timeout_ms, bool* room) {
+    struct pollfd pfd = {fd, POLLOUT, 0};
+    int n = poll(&pfd, 1, timeout_ms);
     if (n < 0) return errno;
-    if (pfd.revents & POLLERR) {  // no reader left
+    if (pfd.revents & POLLERR) {
         platform::raise_sigpipe();
         return EPIPE;
     }
-    if (!(pfd.revents & POLLOUT)) {
-        if (p.out_nonblock) return EAGAIN;
-        *blocking_wait = true;
-        *limit = 1;
-        return 0;
-    }
+    *room = (pfd.revents & POLLOUT) != 0;
+    return 0;
+}
+
+// The bytes one fill of the kernel would put into the pipe now, reading from
+// `pos`. `ours` bytes in the pipe were written by this call and count as
+// free: the kernel would have filled their buffer itself.
+size_t pipe_fill_now(const Plan& p, int64_t pos, size_t ours) {
     size_t capacity = 0, queued = 0;
-    if (!platform::pipe_capacity(p.out_fd, &capacity, &queued)) {
-        *limit = kPageSize;
-        return 0;
-    }
+    if (!platform::pipe_capacity(p.out_fd, &capacity, &queued)) return kPageSize;
+    queued = queued > ours ? queued - ours : 0;
     size_t slots = capacity / kPageSize;
     size_t used = (queued + kPageSize - 1) / kPageSize;
-    size_t free_slots = used < slots ? slots - used : 1;  // POLLOUT said one is free
-    *limit = pipe_fill_limit(free_slots, pos, page_cache_input(p));
-    return 0;
+    size_t free_slots = used < slots ? slots - used : 1;  // poll said one is free
+    return pipe_fill_limit(free_slots, pos, page_cache_input(p));
 }
 
 bool is_datagram(int fd) {
@@ -70,10 +64,16 @@ int check_read_path(const Plan& p) {
         case InKind::regular:
             if (p.in_size == 0 && platform::input_cannot_splice(p.in_fd)) return EINVAL;
             return 0;
-        case InKind::device: return 0;
+        case InKind::block:
+        case InKind::chardev: return 0;
     }
     return EINVAL;
 }
+
+// The not-a-socket output this thread saw last: the small-file shortcut skips
+// it instead of reading the file only to be told ENOTSOCK again. A stale
+// entry (the fd was reused for a socket) only costs the shortcut.
+thread_local int t_last_non_socket = -1;
 
 Engine engine_for(EngineUsed used) { return used == EngineUsed::mmap ? engine_mmap : engine_rw; }
 
@@ -93,6 +93,9 @@ EngineUsed choose_engine(const Plan& plan, sfshim_mode mode) {
     bool mappable = plan.in == InKind::regular && plan.in_size > 0;
     if (!mappable || mode == SFSHIM_MODE_RW) return EngineUsed::rw;
     if (mode == SFSHIM_MODE_MMAP) return EngineUsed::mmap;
+    // A pipe takes one fill of at most its room per call: a mapping per call
+    // costs more than the copy it saves (see the benchmark in the README).
+    if (plan.out == OutKind::pipe) return EngineUsed::rw;
     return plan.count >= kMmapCutover ? EngineUsed::mmap : EngineUsed::rw;
 }
 
@@ -104,6 +107,7 @@ bool send_small(const Call& call, sfshim_mode mode, Plan* plan, Outcome* outcome
     // One datagram in the kernel too, and one buffer for us.
     if (call.count > datagram_chunk(call.offset, call.count) || call.count > kRwBufferSize) return false;
 
+    if (call.out_fd == t_last_non_socket) return false;
     int out_flags = fcntl(call.out_fd, F_GETFL);
     if (out_flags < 0 || (out_flags & (O_APPEND | O_PATH)) || (out_flags & O_ACCMODE) == O_RDONLY)
         return false;
@@ -117,7 +121,11 @@ bool send_small(const Call& call, sfshim_mode mode, Plan* plan, Outcome* outcome
     if (r <= 0) return false;
     // send() refuses anything but a socket with ENOTSOCK before doing anything.
     ssize_t w = send(call.out_fd, buf.data, static_cast<size_t>(r), 0);
-    if (w < 0 && errno == ENOTSOCK) return false;
+    if (w < 0 && errno == ENOTSOCK) {
+        t_last_non_socket = call.out_fd;
+        return false;
+    }
+    if (t_last_non_socket == call.out_fd) t_last_non_socket = -1;
 
     plan->out_fd = call.out_fd;
     plan->in_fd = call.in_fd;
@@ -135,14 +143,35 @@ bool send_small(const Call& call, sfshim_mode mode, Plan* plan, Outcome* outcome
 Outcome transfer(const Plan& p, sfshim_mode mode) {
     Outcome out;
     size_t want = p.count;
-    bool blocking_wait = false;
+    // A full blocking pipe: the kernel waits for a free buffer, then fills.
+    // We let a one-byte blocking write do the waiting (signals and SA_RESTART
+    // then behave as the kernel's), then fill the rest of that room.
+    bool wait_by_writing = false;
     if (p.out == OutKind::pipe) {
-        size_t limit = 0;
-        if (int err = pipe_room(p, p.pos, &limit, &blocking_wait)) {
+        bool room = false;
+        if (int err = poll_pipe(p.out_fd, 0, &room)) {
             out.result = -err;
             return out;
         }
-        want = min_of(want, limit);
+        if (!room && p.out_nonblock) {
+            out.result = -EAGAIN;
+            return out;
+        }
+        int read_path = want == 0 ? 0 : check_read_path(p);
+        if (!room && (want == 0 || read_path != 0)) {
+            // Nothing will be written, yet the kernel waits for room first.
+            int err;
+            do err = poll_pipe(p.out_fd, -1, &room);
+            while (err == 0 && !room);
+            out.result = err != 0 ? -err : -read_path;
+            return out;
+        }
+        if (room) {
+            want = min_of(want, pipe_fill_now(p, p.pos, 0));
+        } else {
+            wait_by_writing = true;
+            want = min_of<size_t>(want, 1);
+        }
     }
     if (want == 0) return out;
     if (int err = check_read_path(p)) {
@@ -185,13 +214,11 @@ Outcome transfer(const Plan& p, sfshim_mode mode) {
         }
         done += static_cast<size_t>(r.moved);
         if (static_cast<size_t>(r.moved) < len) break;  // input ended or output full
-        if (blocking_wait) {
-            // The pipe had room for our first byte: now fill what it has left.
-            size_t limit = 0;
-            bool again = false;
-            if (pipe_room(p, p.pos + static_cast<int64_t>(done), &limit, &again) != 0 || again) break;
-            want = min_of(p.count, done + limit);
-            blocking_wait = false;
+        if (wait_by_writing) {
+            // Room came, and our first byte is in it: fill what the kernel
+            // would have filled from the start.
+            wait_by_writing = false;
+            want = min_of(p.count, pipe_fill_now(p, p.pos, done));
         }
     }
     if (out.result == 0) out.result = static_cast<ssize_t>(done);

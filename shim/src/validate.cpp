@@ -27,8 +27,8 @@ bool can_write(int flags) {
 InKind classify_in(mode_t mode) {
     switch (mode & S_IFMT) {
         case S_IFREG: return InKind::regular;
-        case S_IFCHR:
-        case S_IFBLK: return InKind::device;
+        case S_IFCHR: return InKind::chardev;
+        case S_IFBLK: return InKind::block;
         case S_IFSOCK: return InKind::socket;
         case S_IFIFO: return InKind::fifo;
         case S_IFDIR: return InKind::directory;
@@ -54,7 +54,7 @@ bool has_pread(int fd, InKind kind) {
         case InKind::socket:
         case InKind::fifo:
         case InKind::other: return false;
-        case InKind::device: return !(pread(fd, nullptr, 0, 0) < 0 && errno == ESPIPE);
+        case InKind::chardev: return !(pread(fd, nullptr, 0, 0) < 0 && errno == ESPIPE);
         default: return true;
     }
 }
@@ -111,15 +111,16 @@ int validate(const Call& call, Plan* plan) {
     p.out = classify_out(out_st.st_mode);
     p.out_nonblock = (out_flags & O_NONBLOCK) != 0;
 
-    // 6. The file-size limit of both file systems.
-    if (p.pos == INT64_MAX) return EOVERFLOW;  // MAX_LFS_FILESIZE: no file system allows more
+    // 6. The file-size limit of both file systems: refused when the range
+    // passes it and starts at or past it (so count 0 exactly at it is fine).
     if (p.pos >= platform::kSmallestFileSizeLimit) {
+        int64_t probe = p.pos + (p.count > 0 ? 1 : 0);  // no overflow: check_range passed
         // Device nodes and pseudo files live on file systems without a limit
         // short of INT64_MAX; probing them could also have side effects.
         bool in_limited = p.in == InKind::regular || p.in == InKind::directory;
         bool out_limited = p.out == OutKind::regular;
-        if ((in_limited && platform::offset_at_fs_limit(call.in_fd, p.pos)) ||
-            (out_limited && platform::offset_at_fs_limit(call.out_fd, p.pos)))
+        if ((in_limited && platform::offset_beyond_fs_limit(call.in_fd, probe)) ||
+            (out_limited && platform::offset_beyond_fs_limit(call.out_fd, probe)))
             return EOVERFLOW;
     }
 
@@ -137,7 +138,8 @@ int validate(const Call& call, Plan* plan) {
 const char* in_kind_name(InKind k) {
     switch (k) {
         case InKind::regular: return "file";
-        case InKind::device: return "device";
+        case InKind::block: return "block device";
+        case InKind::chardev: return "character device";
         case InKind::socket: return "socket";
         case InKind::fifo: return "pipe";
         case InKind::directory: return "directory";

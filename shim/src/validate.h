@@ -12,7 +12,8 @@ namespace sfshim {
 // What an input descriptor is, as far as sendfile cares.
 enum class InKind {
     regular,   // page-cache file: maps, preads
-    device,    // block or character device: preads
+    block,     // block device: page cache, preads
+    chardev,   // character device (/dev/zero): preads, and its offset stays put
     socket,    // readable only into a pipe (the kernel splices it)
     fifo,      // a pipe: no splice read path at all
     directory, // no read path

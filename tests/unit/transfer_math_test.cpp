@@ -35,12 +35,12 @@ TEST_CASE("the engine follows the mode and what the input is", "[math]") {
     CHECK(choose_engine(p, SFSHIM_MODE_EMULATE) == EngineUsed::mmap);
     CHECK(choose_engine(p, SFSHIM_MODE_RW) == EngineUsed::rw);
     CHECK(choose_engine(p, SFSHIM_MODE_MMAP) == EngineUsed::mmap);
-    p.count = kMmapCutover - 1;
+    p.count = kMmapCutover - 1;  // small: read/write unless the mode says mmap
     CHECK(choose_engine(p, SFSHIM_MODE_EMULATE) == EngineUsed::rw);
     CHECK(choose_engine(p, SFSHIM_MODE_MMAP) == EngineUsed::mmap);
     p.in_size = 0;  // /proc and sysfs files: size 0, content anyway
     CHECK(choose_engine(p, SFSHIM_MODE_MMAP) == EngineUsed::rw);
-    p.in = InKind::device;
+    p.in = InKind::block;
     p.in_size = 1 << 20;
     CHECK(choose_engine(p, SFSHIM_MODE_MMAP) == EngineUsed::rw);
 }

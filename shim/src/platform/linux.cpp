@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <linux/magic.h>
 #include <signal.h>
 #include <stdio.h>
@@ -66,14 +67,45 @@ ssize_t native_sendfile(int out_fd, int in_fd, int64_t* offset, size_t count) {
     return real_sendfile64()(out_fd, in_fd, offset, count);
 }
 
+namespace {
+// The calling thread's stack: [lo, hi), or state 2 when it could not be had.
+thread_local uintptr_t t_stack_lo = 0;
+thread_local uintptr_t t_stack_hi = 0;
+thread_local int t_stack_state = 0;  // 0 unknown, 1 known, 2 unknown for good
+
+bool learn_stack() {
+    pthread_attr_t attr;
+    void* addr = nullptr;
+    size_t size = 0;
+    bool ok = pthread_getattr_np(pthread_self(), &attr) == 0;
+    if (ok) {
+        ok = pthread_attr_getstack(&attr, &addr, &size) == 0 && addr != nullptr && size != 0;
+        pthread_attr_destroy(&attr);
+    }
+    t_stack_lo = reinterpret_cast<uintptr_t>(addr);
+    t_stack_hi = t_stack_lo + size;
+    t_stack_state = ok ? 1 : 2;
+    return ok;
+}
+}  // namespace
+
+bool on_live_stack(const void* p, size_t size, const void* frame) {
+    if (t_stack_state == 2 || (t_stack_state == 0 && !learn_stack())) return false;
+    uintptr_t at = reinterpret_cast<uintptr_t>(p);
+    uintptr_t sp = reinterpret_cast<uintptr_t>(frame);
+    // Running on this stack (not a signal stack or a coroutine's), and p is in
+    // a live frame: everything from sp up to the top is mapped read-write.
+    return sp >= t_stack_lo && sp < t_stack_hi && at > sp && at <= t_stack_hi - size;
+}
+
 int read_user_offset(const int64_t* where, int64_t* value) {
     return copy_user(value, const_cast<int64_t*>(where), false);
 }
 
 int write_user_offset(int64_t* where, int64_t value) { return copy_user(&value, where, true); }
 
-bool offset_at_fs_limit(int fd, int64_t pos) {
-    if (pos < kSmallestFileSizeLimit) return false;
+bool offset_beyond_fs_limit(int fd, int64_t pos) {
+    if (pos <= kSmallestFileSizeLimit) return false;
     // The file system's llseek refuses offsets past its limit (s_maxbytes):
     // ask on a description of our own, so the caller's position stays put.
     char path[64];
@@ -81,7 +113,7 @@ bool offset_at_fs_limit(int fd, int64_t pos) {
     int probe = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (probe < 0) probe = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (probe < 0) return false;
-    bool beyond = lseek(probe, pos + 1, SEEK_SET) < 0 && errno == EINVAL;
+    bool beyond = lseek(probe, pos, SEEK_SET) < 0 && errno == EINVAL;
     close(probe);
     return beyond;
 }

@@ -17,12 +17,18 @@ ssize_t native_sendfile(int out_fd, int in_fd, int64_t* offset, size_t count);
 int read_user_offset(const int64_t* where, int64_t* value);
 int write_user_offset(int64_t* where, int64_t value);
 
+// True when [p, p + size) lies in the calling thread's stack above the
+// caller's own frame `frame`: memory that is certainly mapped and writable,
+// which is where servers keep their offset. Learns the stack's bounds once
+// per thread.
+bool on_live_stack(const void* p, size_t size, const void* frame);
+
 // The smallest file-system limit a transfer is checked against; below it no
 // probe is needed (MAX_NON_LFS, the limit of a file system that sets none).
 constexpr int64_t kSmallestFileSizeLimit = 0x7fffffff;
-// True when `pos` is at or past the largest file offset the file system of
-// `fd` allows (the kernel's s_maxbytes). False when unknown.
-bool offset_at_fs_limit(int fd, int64_t pos);
+// True when `pos` is past the largest file offset the file system of `fd`
+// allows (the kernel's s_maxbytes). False when unknown.
+bool offset_beyond_fs_limit(int fd, int64_t pos);
 
 // Pipe capacity and the bytes in it now.
 bool pipe_capacity(int fd, size_t* capacity, size_t* queued);

@@ -1,0 +1,28 @@
+// Runs one case in a forked child, optionally inside a seccomp filter that
+// takes the kernel's sendfile away, and brings the observation back.
+#pragma once
+
+#include "fixture.h"
+#include "observation.h"
+
+namespace sfdiff {
+
+enum class Caller {
+    Kernel,      // syscall(SYS_sendfile, ...): the oracle
+    Emulate,     // sfshim_sendfile_mode(SFSHIM_MODE_EMULATE, ...)
+    Mmap,        // SFSHIM_MODE_MMAP
+    Rw,          // SFSHIM_MODE_RW
+    Auto,        // SFSHIM_MODE_AUTO with the kernel's sendfile working
+    AutoEnosys,  // SFSHIM_MODE_AUTO where sendfile gives ENOSYS (NetBSD compat_linux, seccomp)
+    AutoEperm,   // SFSHIM_MODE_AUTO where sendfile gives EPERM (sandbox profiles)
+    AutoFreebsd, // SFSHIM_MODE_AUTO where count == 0 gives EINVAL (FreeBSD linuxulator)
+};
+
+const char *name(Caller c);
+
+// Fork, build the fixture fresh, make the call(s), observe, report over a
+// pipe. A crash, a hang (timeout_ms) or a broken report becomes
+// Observation::harness_error instead of taking the test binary down.
+Observation run_in_child(const Spec &spec, Caller caller, int timeout_ms = 20000);
+
+} // namespace sfdiff

@@ -1,0 +1,66 @@
+#include "differential.h"
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <string>
+
+#include "observation.h"
+
+namespace sfdiff {
+
+// SFSHIM_DIFF_SELFCHECK=1 also compares the kernel with itself on a second
+// fresh fixture: a failure there is a nondeterministic case, not a shim bug.
+const std::vector<Caller> &all_shim_callers()
+{
+    static const std::vector<Caller> callers = [] {
+        std::vector<Caller> c = {Caller::Emulate,    Caller::Mmap,      Caller::Rw,
+                                 Caller::Auto,       Caller::AutoEnosys, Caller::AutoEperm,
+                                 Caller::AutoFreebsd};
+        if (env_u64("SFSHIM_DIFF_SELFCHECK", 0))
+            c.insert(c.begin(), Caller::Kernel);
+        return c;
+    }();
+    return callers;
+}
+
+uint64_t env_u64(const char *name, uint64_t fallback)
+{
+    const char *v = std::getenv(name);
+    if (!v || !*v)
+        return fallback;
+    char *end = nullptr;
+    unsigned long long x = std::strtoull(v, &end, 0);
+    return (end && *end == '\0') ? x : fallback;
+}
+
+Observation check_against_kernel(const Spec &spec)
+{
+    return check_against_kernel(spec, all_shim_callers());
+}
+
+Observation check_against_kernel(const Spec &spec, const std::vector<Caller> &callers)
+{
+    INFO("case: " << spec.describe());
+    Observation kernel = run_in_child(spec, Caller::Kernel);
+    INFO("kernel: " << kernel.describe());
+    if (!kernel.harness_error.empty()) {
+        FAIL_CHECK("the kernel run itself broke: " << kernel.harness_error);
+        return kernel;
+    }
+    for (Caller c : callers) {
+        Observation shim = run_in_child(spec, c);
+        std::vector<std::string> diffs = differences(spec, kernel, shim);
+        if (diffs.empty()) {
+            SUCCEED(name(c) << " matches the kernel");
+            continue;
+        }
+        std::string msg = std::string(name(c)) + " differs from the kernel:";
+        for (const std::string &d : diffs)
+            msg += "\n    " + d;
+        msg += "\n  " + std::string(name(c)) + ": " + shim.describe();
+        FAIL_CHECK(msg);
+    }
+    return kernel;
+}
+
+} // namespace sfdiff

@@ -1,0 +1,47 @@
+// Reads whatever arrives on a pipe or socket, in a thread or in place, with
+// a deadline so that no test can hang on it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace sfdiff {
+
+enum class DrainUntil {
+    Eof,   // stream sockets: the writer shuts down, read to end of file
+    Empty, // pipes and datagram sockets: read until nothing is left
+};
+
+struct Drained {
+    std::string bytes;
+    std::vector<uint32_t> dgrams;
+    bool timed_out = false;
+};
+
+// Reads fd (made non-blocking) until DrainUntil is met; for Empty, only after
+// stop() was called. Gives up after `deadline_ms`.
+class Drainer {
+public:
+    Drainer(int fd, bool datagrams, DrainUntil until, int deadline_ms = 60000);
+    ~Drainer();
+    Drainer(const Drainer &) = delete;
+    Drainer &operator=(const Drainer &) = delete;
+
+    void start();     // read concurrently in a thread
+    Drained finish(); // signal stop, join (or read in place if never started)
+
+private:
+    void run();
+    int fd_;
+    bool datagrams_;
+    DrainUntil until_;
+    int deadline_ms_;
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+    Drained result_;
+};
+
+} // namespace sfdiff
