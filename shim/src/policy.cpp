@@ -165,6 +165,6 @@ SFSHIM_API void sfshim_stats_reset(void) { sfshim::stats_reset(); }
 
 SFSHIM_API enum sfshim_mode sfshim_mode_current(void) { return config().mode; }
 
-SFSHIM_API const char* sfshim_version(void) { return "0.1.0"; }
+SFSHIM_API const char* sfshim_version(void) { return SFSHIM_VERSION_STRING; }
 
 }  // extern "C"

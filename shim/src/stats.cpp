@@ -100,16 +100,39 @@ void stats_reset() { reset_in_child(); }
 
 void stats_init() { pthread_atfork(nullptr, nullptr, reset_in_child); }
 
+namespace {
+// "512 B", "3.5 KiB", "460.5 MiB": bytes at a glance.
+struct Human {
+    char text[32];
+    explicit Human(uint64_t bytes) {
+        static const char* const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+        double v = static_cast<double>(bytes);
+        int u = 0;
+        while (v >= 1024 && u < 5) {
+            v /= 1024;
+            ++u;
+        }
+        if (u == 0)
+            snprintf(text, sizeof text, "%llu B", static_cast<unsigned long long>(bytes));
+        else
+            snprintf(text, sizeof text, "%.1f %s", v, units[u]);
+    }
+};
+}  // namespace
+
 size_t format_stats_text(const sfshim_stats& s, long pid, char* buf, size_t size) {
     using ull = unsigned long long;
     int n = snprintf(buf, size,
-                     "sfshim[%ld]: %llu calls, %llu bytes | kernel %llu calls %llu bytes | "
-                     "emulated %llu calls (mmap %llu calls %llu bytes, rw %llu calls %llu bytes) | "
-                     "fallbacks %llu (kernel sendfile %s), mmap->rw %llu | errors %llu, retries %llu\n",
-                     pid, ull(s.calls), ull(s.bytes), ull(s.native_calls), ull(s.native_bytes),
-                     ull(s.emulated_calls), ull(s.mmap_calls), ull(s.mmap_bytes), ull(s.rw_calls),
-                     ull(s.rw_bytes), ull(s.fallbacks), s.kernel_enosys ? "ENOSYS" : "available",
-                     ull(s.mmap_fallbacks), ull(s.errors), ull(s.retries));
+                     "sfshim[%ld]: %llu sendfile calls, %s\n"
+                     "  kernel    %8llu calls  %s\n"
+                     "  emulated  %8llu calls  mmap-writev %llu (%s), read/write %llu (%s)\n"
+                     "  fallbacks %8llu        kernel sendfile %s; mmap to read/write %llu\n"
+                     "  errors    %8llu        retries (EAGAIN, EINTR) %llu\n",
+                     pid, ull(s.calls), Human(s.bytes).text, ull(s.native_calls), Human(s.native_bytes).text,
+                     ull(s.emulated_calls), ull(s.mmap_calls), Human(s.mmap_bytes).text, ull(s.rw_calls),
+                     Human(s.rw_bytes).text, ull(s.fallbacks),
+                     s.kernel_enosys ? "answered ENOSYS" : "not ENOSYS", ull(s.mmap_fallbacks),
+                     ull(s.errors), ull(s.retries));
     return clamp_len(n, size);
 }
 

@@ -1,6 +1,7 @@
 // Configuration parsing: every variable, good and bad values.
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -82,4 +83,10 @@ TEST_CASE("good environment values are taken without a word", "[config]") {
     c = config_from_env(nullptr, "", nullptr, collect);
     CHECK(c.mode == SFSHIM_MODE_AUTO);
     CHECK(g_lines.empty());
+}
+
+TEST_CASE("the version string is the header's and the project's", "[config]") {
+    char expect[32];
+    snprintf(expect, sizeof expect, "%d.%d.%d", SFSHIM_VERSION_MAJOR, SFSHIM_VERSION_MINOR, SFSHIM_VERSION_PATCH);
+    CHECK(std::string(sfshim_version()) == expect);
 }
