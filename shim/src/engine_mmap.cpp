@@ -11,6 +11,7 @@
 
 #include "common.h"
 #include "engine.h"
+#include "platform/platform.h"
 
 namespace sfshim {
 
@@ -26,7 +27,8 @@ EngineResult engine_mmap(const Plan& plan, int64_t pos, size_t len) {
         size_t n = min_of(len - done, static_cast<size_t>(size - at));
         n = min_of(n, kMmapWindow - skip);
         size_t map_len = skip + n;
-        void* map = mmap(nullptr, map_len, PROT_READ, MAP_SHARED | MAP_POPULATE, plan.in_fd, base);
+        void* map = mmap(nullptr, map_len, PROT_READ, MAP_SHARED | platform::map_prefault_flag(),
+                         plan.in_fd, static_cast<off_t>(base));
         if (map == MAP_FAILED) {
             res.cannot_map = true;
             break;

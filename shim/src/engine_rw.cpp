@@ -2,12 +2,12 @@
 // where a copy through a warm buffer costs less than a mapping.
 // SPDX-License-Identifier: BSD-2-Clause
 #include <pthread.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "common.h"
 #include "engine.h"
+#include "platform/platform.h"
 
 namespace sfshim {
 namespace {
@@ -16,7 +16,7 @@ pthread_key_t g_buffer_key;
 bool g_buffer_key_ok = false;
 pthread_once_t g_buffer_once = PTHREAD_ONCE_INIT;
 
-void free_buffer(void* p) { munmap(p, kRwBufferSize); }
+void free_buffer(void* p) { platform::unmap_anonymous(p, kRwBufferSize); }
 
 void create_key() { g_buffer_key_ok = pthread_key_create(&g_buffer_key, free_buffer) == 0; }
 
@@ -28,10 +28,10 @@ Buffer thread_buffer() {
     if (!g_buffer_key_ok) return {nullptr, 0};
     void* p = pthread_getspecific(g_buffer_key);
     if (p == nullptr) {
-        p = mmap(nullptr, kRwBufferSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED) return {nullptr, 0};
+        p = platform::map_anonymous(kRwBufferSize);
+        if (p == nullptr) return {nullptr, 0};
         if (pthread_setspecific(g_buffer_key, p) != 0) {
-            munmap(p, kRwBufferSize);
+            platform::unmap_anonymous(p, kRwBufferSize);
             return {nullptr, 0};
         }
     }
@@ -68,14 +68,13 @@ EngineResult engine_socket_to_pipe(const Plan& plan, int64_t, size_t len) {
     if (buf.size == 0) buf = {fallback, sizeof fallback};
     size_t want = min_of(len, buf.size);
     // Peek first: bytes the pipe does not take must stay in the socket.
-    int flags = MSG_PEEK | (plan.in_nonblock ? MSG_DONTWAIT : 0);
-    ssize_t r = recv(plan.in_fd, buf.data, want, flags);
+    ssize_t r = recv(plan.in_fd, buf.data, want, MSG_PEEK);  // O_NONBLOCK, if set, applies
     if (r < 0) return {-errno, false};
     if (r == 0) return {0, false};
     ssize_t w = write(plan.out_fd, buf.data, static_cast<size_t>(r));
     if (w <= 0) return {w < 0 ? -errno : 0, false};
-    ssize_t consumed = recv(plan.in_fd, buf.data, static_cast<size_t>(w), MSG_DONTWAIT);
-    (void)consumed;  // the peeked bytes are queued: this cannot come up short
+    ssize_t consumed = recv(plan.in_fd, buf.data, static_cast<size_t>(w), 0);
+    (void)consumed;  // the peeked bytes are queued: this neither waits nor comes up short
     return {w, false};
 }
 

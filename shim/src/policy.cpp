@@ -2,6 +2,7 @@
 #include "policy.h"
 
 #include <pthread.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -57,22 +58,58 @@ bool kernel_refused(int err) {
     }
 }
 
-ssize_t emulate(sfshim_mode mode, int out_fd, int in_fd, int64_t* offset, size_t count) {
+namespace {
+
+// Loads and stores the caller's offset the way the kernel does (get_user and
+// put_user): EFAULT instead of a crash. An offset in a live frame of this
+// thread's stack (where servers keep it) is used directly.
+class CallerOffset {
+public:
+    CallerOffset(OffsetRef ref, const void* frame)
+        : ref_(ref), direct_(ref.ptr != nullptr && platform::on_live_stack(ref.ptr, ref.width, frame)) {}
+
+    bool given() const { return ref_.ptr != nullptr; }
+
+    int load(int64_t* value) const {
+        if (ref_.width == 4) {
+            int32_t v32 = 0;
+            int err = direct_ ? (memcpy(&v32, ref_.ptr, 4), 0) : platform::read_user(ref_.ptr, &v32, 4);
+            *value = v32;
+            return err;
+        }
+        return direct_ ? (memcpy(value, ref_.ptr, 8), 0) : platform::read_user(ref_.ptr, value, 8);
+    }
+
+    int store(int64_t value) const {
+        int32_t v32 = static_cast<int32_t>(value);  // put_user into a 32-bit off_t truncates
+        const void* src = ref_.width == 4 ? static_cast<const void*>(&v32) : static_cast<const void*>(&value);
+        if (direct_) {
+            memcpy(ref_.ptr, src, ref_.width);
+            return 0;
+        }
+        return platform::write_user(ref_.ptr, src, ref_.width);
+    }
+
+private:
+    OffsetRef ref_;
+    bool direct_;
+};
+
+}  // namespace
+
+ssize_t emulate(sfshim_mode mode, int out_fd, int in_fd, OffsetRef offset_ref, size_t count, int64_t limit) {
     ErrnoGuard guard;
     stat_add(Counter::emulated_calls);
 
     // The kernel copies *offset in before any other check, and back out after
     // the call whatever its result: an unwritable offset turns any result
     // into EFAULT.
-    int64_t start = 0;
     char frame;  // our own frame: anything above it on this stack is live
-    bool offset_safe = offset != nullptr && platform::on_live_stack(offset, sizeof *offset, &frame);
-    if (offset_safe)
-        start = *offset;
-    else if (offset != nullptr && platform::read_user_offset(offset, &start) != 0)
-        return finish(guard, -EFAULT);
+    CallerOffset offset(offset_ref, &frame);
+    int64_t start = 0;
+    if (offset.given() && offset.load(&start) != 0) return finish(guard, -EFAULT);
 
-    Call call{out_fd, in_fd, offset != nullptr, start, count};
+    Call call{out_fd, in_fd, offset.given(), start, count, offset.given() ? limit : 0};
     Plan plan;
     Outcome outcome;
     if (send_small(call, mode, &plan, &outcome)) {
@@ -87,14 +124,9 @@ ssize_t emulate(sfshim_mode mode, int out_fd, int in_fd, int64_t* offset, size_t
     // Character devices read without moving their offset (copy_splice_read
     // keeps what read_iter left); sockets and pipes have none.
     bool advances = plan.in == InKind::regular || plan.in == InKind::block;
-    if (result > 0 && advances && offset == nullptr) lseek(in_fd, plan.pos + result, SEEK_SET);
-    if (offset != nullptr) {
-        int64_t end = result > 0 && advances ? plan.pos + result : start;
-        if (offset_safe)
-            *offset = end;
-        else if (platform::write_user_offset(offset, end) != 0)
-            result = -EFAULT;
-    }
+    if (result > 0 && advances && !offset.given()) lseek(in_fd, plan.pos + result, SEEK_SET);
+    if (offset.given() && offset.store(result > 0 && advances ? plan.pos + result : start) != 0)
+        result = -EFAULT;
 
     if (outcome.engine == EngineUsed::mmap) {
         stat_add(Counter::mmap_calls);
@@ -111,14 +143,23 @@ ssize_t emulate(sfshim_mode mode, int out_fd, int in_fd, int64_t* offset, size_t
     return finish(guard, result);
 }
 
-ssize_t dispatch(sfshim_mode mode, int out_fd, int in_fd, int64_t* offset, size_t count) {
+namespace {
+
+// The kernel's call for this width of offset.
+ssize_t native(int out_fd, int in_fd, OffsetRef offset, size_t count) {
+    if (offset.width == 4)
+        return platform::native_sendfile_off32(out_fd, in_fd, static_cast<int32_t*>(offset.ptr), count);
+    return platform::native_sendfile(out_fd, in_fd, static_cast<int64_t*>(offset.ptr), count);
+}
+
+ssize_t dispatch_any(sfshim_mode mode, int out_fd, int in_fd, OffsetRef offset, size_t count, int64_t limit) {
     pthread_once(&g_init_once, init);
     stat_add(Counter::calls);
 
     if (mode == SFSHIM_MODE_NATIVE ||
         (mode == SFSHIM_MODE_AUTO && !g_kernel_enosys.load(std::memory_order_relaxed))) {
         int saved = errno;
-        ssize_t r = platform::native_sendfile(out_fd, in_fd, offset, count);
+        ssize_t r = native(out_fd, in_fd, offset, count);
         if (r >= 0 || mode == SFSHIM_MODE_NATIVE || !kernel_refused(errno)) {
             stat_add(Counter::native_calls);
             if (r >= 0) {
@@ -138,7 +179,20 @@ ssize_t dispatch(sfshim_mode mode, int out_fd, int in_fd, int64_t* offset, size_
         SFSHIM_LOG(debug, "kernel sendfile refused (errno %d): emulating this call", err);
         errno = saved;
     }
-    return emulate(mode == SFSHIM_MODE_AUTO ? SFSHIM_MODE_EMULATE : mode, out_fd, in_fd, offset, count);
+    return emulate(mode == SFSHIM_MODE_AUTO ? SFSHIM_MODE_EMULATE : mode, out_fd, in_fd, offset, count, limit);
+}
+
+// MAX_NON_LFS: the most a 32-bit off_t can say.
+constexpr int64_t kMaxNonLfs = 0x7fffffff;
+
+}  // namespace
+
+ssize_t dispatch(sfshim_mode mode, int out_fd, int in_fd, int64_t* offset, size_t count) {
+    return dispatch_any(mode, out_fd, in_fd, OffsetRef{offset, 8}, count, 0);
+}
+
+ssize_t dispatch_off32(sfshim_mode mode, int out_fd, int in_fd, int32_t* offset, size_t count) {
+    return dispatch_any(mode, out_fd, in_fd, OffsetRef{offset, 4}, count, kMaxNonLfs);
 }
 
 }  // namespace sfshim

@@ -104,12 +104,14 @@ bool send_small(const Call& call, sfshim_mode mode, Plan* plan, Outcome* outcome
     if (call.count >= kMmapCutover && mode != SFSHIM_MODE_RW) return false;
     if (check_range(call.offset, call.count) != 0 || call.offset >= platform::kSmallestFileSizeLimit)
         return false;
+    if (call.limit > 0 && call.offset + static_cast<int64_t>(call.count) > call.limit) return false;
     // One datagram in the kernel too, and one buffer for us.
     if (call.count > datagram_chunk(call.offset, call.count) || call.count > kRwBufferSize) return false;
 
     if (call.out_fd == t_last_non_socket) return false;
     int out_flags = fcntl(call.out_fd, F_GETFL);
-    if (out_flags < 0 || (out_flags & (O_APPEND | O_PATH)) || (out_flags & O_ACCMODE) == O_RDONLY)
+    if (out_flags < 0 || (out_flags & (O_APPEND | platform::path_only_open_flag())) ||
+        (out_flags & O_ACCMODE) == O_RDONLY)
         return false;
     struct stat st;
     if (fstat(call.in_fd, &st) != 0 || !S_ISREG(st.st_mode) || call.offset >= st.st_size) return false;

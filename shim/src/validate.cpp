@@ -14,12 +14,12 @@ namespace {
 // fdget() ignores O_PATH descriptors, and a descriptor opened with access
 // mode 3 can neither read nor write: both are EBADF, as a closed fd.
 bool can_read(int flags) {
-    if (flags & O_PATH) return false;
+    if (flags & platform::path_only_open_flag()) return false;
     int acc = flags & O_ACCMODE;
     return acc == O_RDONLY || acc == O_RDWR;
 }
 bool can_write(int flags) {
-    if (flags & O_PATH) return false;
+    if (flags & platform::path_only_open_flag()) return false;
     int acc = flags & O_ACCMODE;
     return acc == O_WRONLY || acc == O_RDWR;
 }
@@ -111,9 +111,16 @@ int validate(const Call& call, Plan* plan) {
     p.out = classify_out(out_st.st_mode);
     p.out_nonblock = (out_flags & O_NONBLOCK) != 0;
 
-    // 6. The file-size limit of both file systems: refused when the range
-    // passes it and starts at or past it (so count 0 exactly at it is fine).
-    if (p.pos >= platform::kSmallestFileSizeLimit) {
+    // 6. The file-size limit: the 32-bit call's own (MAX_NON_LFS), else that of
+    // both file systems. Refused when the range passes it and starts at or
+    // past it (so count 0 exactly at it is fine); a range that only ends past
+    // it is shortened.
+    if (call.limit > 0) {
+        if (p.pos + static_cast<int64_t>(p.count) > call.limit) {
+            if (p.pos >= call.limit) return EOVERFLOW;
+            p.count = static_cast<size_t>(call.limit - p.pos);
+        }
+    } else if (p.pos >= platform::kSmallestFileSizeLimit) {
         int64_t probe = p.pos + (p.count > 0 ? 1 : 0);  // no overflow: check_range passed
         // Device nodes and pseudo files live on file systems without a limit
         // short of INT64_MAX; probing them could also have side effects.

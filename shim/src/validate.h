@@ -34,6 +34,7 @@ struct Call {
     bool has_offset;
     int64_t offset;  // *offset, read by the caller safely
     size_t count;
+    int64_t limit = 0;  // the 32-bit call's MAX_NON_LFS; 0: the file systems' limits
 };
 
 struct Plan {

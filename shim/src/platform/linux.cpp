@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -22,6 +23,7 @@ namespace sfshim::platform {
 namespace {
 
 using sendfile64_fn = ssize_t (*)(int, int, int64_t*, size_t);
+using sendfile32_fn = ssize_t (*)(int, int, int32_t*, size_t);
 
 // Resolved on first use. Two threads racing here both store the same answer,
 // so no lock is needed.
@@ -47,17 +49,17 @@ sendfile64_fn real_sendfile64() {
 // refuse the call (ENOSYS, EPERM); then the pointer is trusted, as glibc would.
 pid_t self_pid() { return static_cast<pid_t>(syscall(SYS_getpid)); }
 
-int copy_user(void* local, void* remote, bool write) {
-    struct iovec l = {local, sizeof(int64_t)};
-    struct iovec r = {remote, sizeof(int64_t)};
+int copy_user(void* local, void* remote, size_t size, bool write) {
+    struct iovec l = {local, size};
+    struct iovec r = {remote, size};
     ssize_t n = write ? process_vm_writev(self_pid(), &l, 1, &r, 1, 0)
                       : process_vm_readv(self_pid(), &l, 1, &r, 1, 0);
-    if (n == static_cast<ssize_t>(sizeof(int64_t))) return 0;
+    if (n == static_cast<ssize_t>(size)) return 0;
     if (n >= 0 || errno == EFAULT) return EFAULT;
     if (write)
-        memcpy(remote, local, sizeof(int64_t));
+        memcpy(remote, local, size);
     else
-        memcpy(local, remote, sizeof(int64_t));
+        memcpy(local, remote, size);
     return 0;
 }
 
@@ -98,11 +100,41 @@ bool on_live_stack(const void* p, size_t size, const void* frame) {
     return sp >= t_stack_lo && sp < t_stack_hi && at > sp && at <= t_stack_hi - size;
 }
 
-int read_user_offset(const int64_t* where, int64_t* value) {
-    return copy_user(value, const_cast<int64_t*>(where), false);
+int read_user(const void* where, void* value, size_t n) {
+    return copy_user(value, const_cast<void*>(where), n, false);
 }
 
-int write_user_offset(int64_t* where, int64_t value) { return copy_user(&value, where, true); }
+int write_user(void* where, const void* value, size_t n) {
+    return copy_user(const_cast<void*>(value), where, n, true);
+}
+
+ssize_t native_sendfile_off32(int out_fd, int in_fd, int32_t* offset, size_t count) {
+#if INTPTR_MAX == INT32_MAX
+    static std::atomic<sendfile32_fn> real{nullptr};
+    sendfile32_fn fn = real.load(std::memory_order_relaxed);
+    if (fn == nullptr) {
+        void* sym = dlsym(RTLD_NEXT, "sendfile");
+        fn = sym != nullptr ? reinterpret_cast<sendfile32_fn>(sym) : nullptr;
+        if (fn == nullptr) return syscall(SYS_sendfile, out_fd, in_fd, offset, count);
+        real.store(fn, std::memory_order_relaxed);
+    }
+    return fn(out_fd, in_fd, offset, count);
+#else
+    (void)out_fd, (void)in_fd, (void)offset, (void)count;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+int path_only_open_flag() { return O_PATH; }
+
+void* map_anonymous(size_t size) {
+    void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? nullptr : p;
+}
+
+void unmap_anonymous(void* p, size_t size) { munmap(p, size); }
+int map_prefault_flag() { return MAP_POPULATE; }
 
 bool offset_beyond_fs_limit(int fd, int64_t pos) {
     if (pos <= kSmallestFileSizeLimit) return false;

@@ -12,10 +12,13 @@ namespace sfshim::platform {
 
 // The kernel's own sendfile64 (the next object's symbol, else the raw syscall).
 ssize_t native_sendfile(int out_fd, int in_fd, int64_t* offset, size_t count);
+// The kernel's sendfile with a 32-bit offset (i386 `sendfile`); on 64-bit
+// targets, where no such call exists, ENOSYS.
+ssize_t native_sendfile_off32(int out_fd, int in_fd, int32_t* offset, size_t count);
 
-// 8 bytes of the caller's memory, read or written without a fault: 0 or EFAULT.
-int read_user_offset(const int64_t* where, int64_t* value);
-int write_user_offset(int64_t* where, int64_t value);
+// n bytes of the caller's memory, read or written without a fault: 0 or EFAULT.
+int read_user(const void* where, void* value, size_t n);
+int write_user(void* where, const void* value, size_t n);
 
 // True when [p, p + size) lies in the calling thread's stack above the
 // caller's own frame `frame`: memory that is certainly mapped and writable,
@@ -39,5 +42,14 @@ bool input_cannot_splice(int fd);
 
 // SIGPIPE to the calling thread, as the kernel sends it on a broken pipe.
 void raise_sigpipe();
+
+// Flags that differ by system: open's path-only flag (a descriptor that can
+// neither read nor write; 0 where there is none) and mmap's prefault flag.
+int path_only_open_flag();
+int map_prefault_flag();
+
+// Zeroed private memory straight from the kernel (no malloc): nullptr on failure.
+void* map_anonymous(size_t size);
+void unmap_anonymous(void* p, size_t size);
 
 }  // namespace sfshim::platform
