@@ -145,6 +145,7 @@ bool send_small(const Call& call, sfshim_mode mode, Plan* plan, Outcome* outcome
 Outcome transfer(const Plan& p, sfshim_mode mode) {
     Outcome out;
     size_t want = p.count;
+    if (p.out == OutKind::socket && p.out_fd == t_last_non_socket) t_last_non_socket = -1;  // reused fd
     // A full blocking pipe: the kernel waits for a free buffer, then fills.
     // We let a one-byte blocking write do the waiting (signals and SA_RESTART
     // then behave as the kernel's), then fill the rest of that room.
