@@ -23,19 +23,22 @@ struct EngineResult {
     bool cannot_map = false;   // mmap engine only: the rest needs another engine
 };
 
-using Engine = EngineResult (*)(const Plan& plan, int64_t pos, size_t len);
+// `moved_before`: bytes this sendfile call already moved (output.h says why
+// the output cares).
+using Engine = EngineResult (*)(const Plan& plan, int64_t pos, size_t len, size_t moved_before);
 
 // mmap-writev: read-only windows of the input written straight from the mapping.
-EngineResult engine_mmap(const Plan& plan, int64_t pos, size_t len);
+EngineResult engine_mmap(const Plan& plan, int64_t pos, size_t len, size_t moved_before);
 
 // Chunked pread/write through a per-thread buffer.
-EngineResult engine_rw(const Plan& plan, int64_t pos, size_t len);
+EngineResult engine_rw(const Plan& plan, int64_t pos, size_t len, size_t moved_before);
 
 // A socket input into a pipe: peek, write, then consume what was written.
-EngineResult engine_socket_to_pipe(const Plan& plan, int64_t pos, size_t len);
+EngineResult engine_socket_to_pipe(const Plan& plan, int64_t pos, size_t len, size_t moved_before);
 
 // Tunables, chosen by the benchmark (see README).
-constexpr size_t kMmapWindow = 1u << 20;      // bytes mapped per writev
+constexpr size_t kMmapWindow = 1u << 20;      // bytes mapped at a time
+constexpr size_t kMmapWriteChunk = 64u << 10; // bytes written per writev (the kernel's splice chunk)
 constexpr size_t kRwBufferSize = 128u << 10;  // per-thread read/write buffer
 constexpr size_t kMmapCutover = 1u << 20;     // smaller transfers use read/write
 

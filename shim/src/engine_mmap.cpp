@@ -1,9 +1,12 @@
 // mmap-writev: one copy, from the page cache straight into the output.
 //
 // The shim never reads mapped bytes itself. If the file shrinks under the
-// mapping, the kernel's copy out of it faults and writev reports EFAULT or a
-// short count instead of the host taking SIGBUS; we then look at the file's
-// new size and never send a byte past it.
+// mapping, the kernel's copy out of it faults and the write reports EFAULT or
+// a short count instead of the host taking SIGBUS; we then look at the file's
+// new size and never send a byte past it. Each write takes at most one
+// internal-pipe's worth (64 KiB), as the kernel's splice does: a write that
+// waits on a slow reader then holds no more of the file than the kernel's
+// would when a truncation comes.
 // SPDX-License-Identifier: BSD-2-Clause
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -11,17 +14,35 @@
 
 #include "common.h"
 #include "engine.h"
+#include "output.h"
 #include "platform/platform.h"
 
 namespace sfshim {
+namespace {
 
-EngineResult engine_mmap(const Plan& plan, int64_t pos, size_t len) {
+// The file's size now, or -1.
+int64_t current_size(int fd) {
+    struct stat st;
+    return fstat(fd, &st) == 0 ? static_cast<int64_t>(st.st_size) : -1;
+}
+
+}  // namespace
+
+EngineResult engine_mmap(const Plan& plan, int64_t pos, size_t len, size_t moved_before) {
     EngineResult res;
     int64_t size = plan.in_size;
     size_t done = 0;
+    bool size_fresh = false;  // size was read after the last byte we sent
     while (done < len) {
         int64_t at = pos + static_cast<int64_t>(done);
-        if (at >= size) break;  // end of input
+        if (at >= size) {
+            // The end we knew of. The kernel reads the size as it goes: a file
+            // that grew (even by our own writes into it) has more.
+            if (size_fresh) break;
+            size = current_size(plan.in_fd);
+            size_fresh = true;
+            continue;
+        }
         int64_t base = at & ~static_cast<int64_t>(kPageSize - 1);
         size_t skip = static_cast<size_t>(at - base);
         size_t n = min_of(len - done, static_cast<size_t>(size - at));
@@ -33,24 +54,32 @@ EngineResult engine_mmap(const Plan& plan, int64_t pos, size_t len) {
             res.cannot_map = true;
             break;
         }
-        struct iovec iov = {static_cast<char*>(map) + skip, n};
-        ssize_t w = writev(plan.out_fd, &iov, 1);
+        // The window, a pipe's worth at a time.
+        size_t sent = 0;
+        ssize_t w = 0;
+        while (sent < n) {
+            size_t piece = min_of(n - sent, kMmapWriteChunk);
+            struct iovec iov = {static_cast<char*>(map) + skip + sent, piece};
+            w = write_output(plan, &iov, 1, piece, moved_before + done + sent);
+            if (w <= 0) break;
+            sent += static_cast<size_t>(w);
+            if (static_cast<size_t>(w) < piece) break;
+        }
         int err = errno;
         munmap(map, map_len);
-        if (w < 0) {
-            if (err == EFAULT) {
-                // Truncated under us: clamp to the new end and go on from there.
-                struct stat st;
-                if (fstat(plan.in_fd, &st) == 0 && st.st_size < at + static_cast<int64_t>(n)) {
-                    size = st.st_size;
-                    continue;
-                }
-            }
-            if (done == 0) res.moved = -err;
-            return done == 0 ? res : EngineResult{static_cast<ssize_t>(done), false};
+        done += sent;
+        size_fresh = false;
+        if (sent == n) continue;
+        // Short: the output is full, a signal came, or the file shrank and the
+        // copy faulted. Only the last goes on, from the new end's view.
+        int64_t now = current_size(plan.in_fd);
+        if (now >= 0 && now < at + static_cast<int64_t>(n)) {
+            size = now;
+            size_fresh = true;
+            if (w >= 0 || err == EFAULT) continue;
         }
-        done += static_cast<size_t>(w);
-        if (static_cast<size_t>(w) < n) break;  // output full, a signal, or a fault mid-window
+        if (w < 0 && done == 0) res.moved = -err;
+        return done == 0 ? res : EngineResult{static_cast<ssize_t>(done), false};
     }
     res.moved = static_cast<ssize_t>(done);
     return res;

@@ -7,6 +7,7 @@
 
 #include "common.h"
 #include "engine.h"
+#include "output.h"
 #include "platform/platform.h"
 
 namespace sfshim {
@@ -38,7 +39,7 @@ Buffer thread_buffer() {
     return {static_cast<char*>(p), kRwBufferSize};
 }
 
-EngineResult engine_rw(const Plan& plan, int64_t pos, size_t len) {
+EngineResult engine_rw(const Plan& plan, int64_t pos, size_t len, size_t moved_before) {
     char fallback[4096];
     Buffer buf = thread_buffer();
     if (buf.size == 0) buf = {fallback, sizeof fallback};
@@ -47,22 +48,25 @@ EngineResult engine_rw(const Plan& plan, int64_t pos, size_t len) {
     while (done < len) {
         size_t want = min_of(len - done, buf.size);
         ssize_t r = pread(plan.in_fd, buf.data, want, pos + static_cast<int64_t>(done));
+        if (r < 0 && errno == ESPIPE && plan.in == InKind::chardev && !plan.has_offset)
+            r = read(plan.in_fd, buf.data, want);  // a tty: a position it does not have
         if (r < 0) {
             int err = errno == EISDIR ? EINVAL : errno;
             return {done > 0 ? static_cast<ssize_t>(done) : -err, false};
         }
         if (r == 0) break;  // end of input
-        ssize_t w = write(plan.out_fd, buf.data, static_cast<size_t>(r));
+        struct iovec iov = {buf.data, static_cast<size_t>(r)};
+        ssize_t w = write_output(plan, &iov, 1, static_cast<size_t>(r), moved_before + done);
         if (w < 0) return {done > 0 ? static_cast<ssize_t>(done) : -errno, false};
         done += static_cast<size_t>(w);
         if (w < r) break;  // the output took less: stop, the rest is re-read next call
-        // A regular file's short read is its end; a device may just be slow.
-        if (static_cast<size_t>(r) < want && plan.in == InKind::regular) break;
+        // A short read is no end yet: the file may have grown (even through
+        // our own writes into it); the next pread says.
     }
     return {static_cast<ssize_t>(done), false};
 }
 
-EngineResult engine_socket_to_pipe(const Plan& plan, int64_t, size_t len) {
+EngineResult engine_socket_to_pipe(const Plan& plan, int64_t, size_t len, size_t) {
     char fallback[4096];
     Buffer buf = thread_buffer();
     if (buf.size == 0) buf = {fallback, sizeof fallback};

@@ -9,6 +9,7 @@
 
 #include "common.h"
 #include "engine.h"
+#include "output.h"
 #include "platform/platform.h"
 
 namespace sfshim {
@@ -64,8 +65,8 @@ int check_read_path(const Plan& p) {
         case InKind::regular:
             if (p.in_size == 0 && platform::input_cannot_splice(p.in_fd)) return EINVAL;
             return 0;
-        case InKind::block:
-        case InKind::chardev: return 0;
+        case InKind::block: return 0;
+        case InKind::chardev: return platform::chardev_can_splice(p.in_rdev) ? 0 : EINVAL;
     }
     return EINVAL;
 }
@@ -128,6 +129,8 @@ bool send_small(const Call& call, sfshim_mode mode, Plan* plan, Outcome* outcome
         return false;
     }
     if (t_last_non_socket == call.out_fd) t_last_non_socket = -1;
+    if (w > 0 && w < r && !(out_flags & O_NONBLOCK))
+        w += static_cast<ssize_t>(finish_short_send(call.out_fd, buf.data, static_cast<size_t>(w), static_cast<size_t>(r)));
 
     plan->out_fd = call.out_fd;
     plan->in_fd = call.in_fd;
@@ -184,7 +187,7 @@ Outcome transfer(const Plan& p, sfshim_mode mode) {
 
     if (p.in == InKind::socket) {  // only into a pipe, checked above
         out.engine = EngineUsed::rw;
-        out.result = engine_socket_to_pipe(p, 0, want).moved;
+        out.result = engine_socket_to_pipe(p, 0, want, 0).moved;
         return out;
     }
 
@@ -204,7 +207,7 @@ Outcome transfer(const Plan& p, sfshim_mode mode) {
         int64_t pos = p.pos + static_cast<int64_t>(done);
         size_t len = want - done;
         if (datagram) len = datagram_chunk(pos, len);
-        EngineResult r = engine_for(out.engine)(p, pos, len);
+        EngineResult r = engine_for(out.engine)(p, pos, len, done);
         if (r.cannot_map) {  // the rest through read/write
             out.mmap_fallback = true;
             out.engine = EngineUsed::rw;

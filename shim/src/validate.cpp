@@ -62,7 +62,9 @@ bool has_pread(int fd, InKind kind) {
 }  // namespace
 
 int check_range(int64_t pos, size_t count) {
-    if (static_cast<ssize_t>(count) < 0) return EINVAL;
+    // Negative as the kernel's ssize_t: on a 64-bit kernel an ILP32 caller's
+    // count never is.
+    if (static_cast<ssize_t>(count) < 0 && !platform::kernel_wider_than_process()) return EINVAL;
     if (pos < 0) return EINVAL;
     if (static_cast<uint64_t>(pos) + count > static_cast<uint64_t>(INT64_MAX)) return EINVAL;
     return 0;
@@ -81,6 +83,7 @@ int validate(const Call& call, Plan* plan) {
     if (fstat(call.in_fd, &in_st) != 0) return EBADF;
     p.in = classify_in(in_st.st_mode);
     p.in_size = in_st.st_size;
+    p.in_rdev = static_cast<uint64_t>(in_st.st_rdev);
     p.in_nonblock = (in_flags & O_NONBLOCK) != 0;
 
     // 2. An explicit offset needs pread on the input.
@@ -126,8 +129,8 @@ int validate(const Call& call, Plan* plan) {
         // short of INT64_MAX; probing them could also have side effects.
         bool in_limited = p.in == InKind::regular || p.in == InKind::directory;
         bool out_limited = p.out == OutKind::regular;
-        if ((in_limited && platform::offset_beyond_fs_limit(call.in_fd, probe)) ||
-            (out_limited && platform::offset_beyond_fs_limit(call.out_fd, probe)))
+        if ((in_limited && platform::offset_beyond_fs_limit(call.in_fd, probe, p.in == InKind::directory)) ||
+            (out_limited && platform::offset_beyond_fs_limit(call.out_fd, probe, false)))
             return EOVERFLOW;
     }
 

@@ -46,6 +46,7 @@ struct Plan {
     InKind in = InKind::regular;
     OutKind out = OutKind::regular;
     int64_t in_size = 0;  // st_size of a regular input at validation
+    uint64_t in_rdev = 0; // the device number of a device input
     bool in_nonblock = false;
     bool out_nonblock = false;
 };

@@ -9,9 +9,12 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -30,8 +33,14 @@ using sendfile32_fn = ssize_t (*)(int, int, int32_t*, size_t);
 std::atomic<sendfile64_fn> g_real_sendfile64{nullptr};
 std::atomic<bool> g_real_resolved{false};
 
+// Without a libc symbol: the raw call with a 64-bit offset (on i386 that is
+// sendfile64; SYS_sendfile there takes a 32-bit offset).
 ssize_t raw_sendfile(int out_fd, int in_fd, int64_t* offset, size_t count) {
+#ifdef SYS_sendfile64
+    return syscall(SYS_sendfile64, out_fd, in_fd, offset, count);
+#else
     return syscall(SYS_sendfile, out_fd, in_fd, offset, count);
+#endif
 }
 
 sendfile64_fn real_sendfile64() {
@@ -100,8 +109,22 @@ bool on_live_stack(const void* p, size_t size, const void* frame) {
     return sp >= t_stack_lo && sp < t_stack_hi && at > sp && at <= t_stack_hi - size;
 }
 
+// process_vm_readv wants a readable mapping, but on x86 a write-only page
+// reads too, and the kernel's get_user reads it: a pipe copies the way
+// get_user does. Only for pointers process_vm_readv refused.
+int read_through_pipe(const void* where, void* value, size_t n) {
+    int p[2];
+    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) return EFAULT;
+    int err = EFAULT;
+    if (write(p[1], where, n) == static_cast<ssize_t>(n) && read(p[0], value, n) == static_cast<ssize_t>(n)) err = 0;
+    close(p[0]);
+    close(p[1]);
+    return err;
+}
+
 int read_user(const void* where, void* value, size_t n) {
-    return copy_user(value, const_cast<void*>(where), n, false);
+    int err = copy_user(value, const_cast<void*>(where), n, false);
+    return err == EFAULT ? read_through_pipe(where, value, n) : err;
 }
 
 int write_user(void* where, const void* value, size_t n) {
@@ -126,7 +149,37 @@ ssize_t native_sendfile_off32(int out_fd, int in_fd, int32_t* offset, size_t cou
 #endif
 }
 
+bool kernel_wider_than_process() {
+#if INTPTR_MAX == INT32_MAX
+    static std::atomic<int> answer{-1};
+    int a = answer.load(std::memory_order_relaxed);
+    if (a < 0) {
+        // read(2) checks its count as sendfile does (rw_verify_area): a
+        // 32-bit kernel refuses 2 GiB as negative (EINVAL, or EFAULT first);
+        // a 64-bit one reads nothing from /dev/null and returns 0 without
+        // touching the buffer. uname when /dev/null cannot be opened (it
+        // says i686 under `linux32`, so it is only the fallback).
+        int saved = errno;
+        int fd = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd >= 0) {
+            void* volatile nothing = nullptr;
+            a = syscall(SYS_read, fd, nothing, static_cast<size_t>(0x80000000u)) == 0 ? 1 : 0;
+            close(fd);
+        } else {
+            struct utsname u;
+            a = uname(&u) == 0 && strstr(u.machine, "64") != nullptr ? 1 : 0;
+        }
+        errno = saved;
+        answer.store(a, std::memory_order_relaxed);
+    }
+    return a == 1;
+#else
+    return false;
+#endif
+}
+
 int path_only_open_flag() { return O_PATH; }
+int msg_dontwait_flag() { return MSG_DONTWAIT; }
 
 void* map_anonymous(size_t size) {
     void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -136,8 +189,16 @@ void* map_anonymous(size_t size) {
 void unmap_anonymous(void* p, size_t size) { munmap(p, size); }
 int map_prefault_flag() { return MAP_POPULATE; }
 
-bool offset_beyond_fs_limit(int fd, int64_t pos) {
+bool offset_beyond_fs_limit(int fd, int64_t pos, bool directory) {
     if (pos <= kSmallestFileSizeLimit) return false;
+    if (directory) {
+        // A directory's llseek has limits of its own (ext4's hash positions),
+        // so ask the file system: ext2/3/4 allow 2^32 - 1 blocks.
+        struct statfs fs;
+        if (fstatfs(fd, &fs) != 0 || fs.f_type != EXT4_SUPER_MAGIC || fs.f_bsize <= 0) return false;
+        int64_t limit = ((int64_t{1} << 32) - 1) * static_cast<int64_t>(fs.f_bsize);
+        return pos > limit;
+    }
     // The file system's llseek refuses offsets past its limit (s_maxbytes):
     // ask on a description of our own, so the caller's position stays put.
     char path[64];
@@ -180,6 +241,15 @@ bool input_cannot_splice(int fd) {
     if (*p != '/') return false;
     ++p;
     return strcmp(p, "mounts") != 0 && strcmp(p, "mountinfo") != 0 && strcmp(p, "mountstats") != 0;
+}
+
+bool chardev_can_splice(uint64_t rdev) {
+    unsigned maj = major(static_cast<dev_t>(rdev)), min = minor(static_cast<dev_t>(rdev));
+    switch (maj) {
+        case 1: return min == 5 || min == 7 || min == 8 || min == 9;  // zero, full, random, urandom
+        case 2: case 3: case 4: case 5: return true;                  // ptys, ttys, console, ptmx
+        default: return maj >= 136 && maj <= 143;                     // /dev/pts/*
+    }
 }
 
 void raise_sigpipe() {

@@ -26,12 +26,19 @@ int write_user(void* where, const void* value, size_t n);
 // per thread.
 bool on_live_stack(const void* p, size_t size, const void* frame);
 
+// True when the kernel's ssize_t is wider than the process's: an ILP32
+// process (i386) on a 64-bit kernel, whose syscall entry zero-extends
+// `count`, so that a count of 2 GiB or more is clamped to MAX_RW_COUNT there
+// instead of refused as negative (EINVAL) as a 32-bit kernel does. Asked
+// once. Always false on LP64 targets.
+bool kernel_wider_than_process();
+
 // The smallest file-system limit a transfer is checked against; below it no
 // probe is needed (MAX_NON_LFS, the limit of a file system that sets none).
 constexpr int64_t kSmallestFileSizeLimit = 0x7fffffff;
 // True when `pos` is past the largest file offset the file system of `fd`
 // allows (the kernel's s_maxbytes). False when unknown.
-bool offset_beyond_fs_limit(int fd, int64_t pos);
+bool offset_beyond_fs_limit(int fd, int64_t pos, bool directory);
 
 // Pipe capacity and the bytes in it now.
 bool pipe_capacity(int fd, size_t* capacity, size_t* queued);
@@ -40,6 +47,10 @@ bool pipe_capacity(int fd, size_t* capacity, size_t* queued);
 // files): sendfile refuses them with EINVAL. Only called for size-0 files.
 bool input_cannot_splice(int fd);
 
+// A character device the kernel can splice from (/dev/zero, a tty), unlike
+// most (/dev/null, misc devices), whose drivers have no splice read path.
+bool chardev_can_splice(uint64_t rdev);
+
 // SIGPIPE to the calling thread, as the kernel sends it on a broken pipe.
 void raise_sigpipe();
 
@@ -47,6 +58,7 @@ void raise_sigpipe();
 // neither read nor write; 0 where there is none) and mmap's prefault flag.
 int path_only_open_flag();
 int map_prefault_flag();
+int msg_dontwait_flag();  // a send that never waits
 
 // Zeroed private memory straight from the kernel (no malloc): nullptr on failure.
 void* map_anonymous(size_t size);

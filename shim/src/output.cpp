@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include "output.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "platform/platform.h"
+
+namespace sfshim {
+namespace {
+
+// SO_SNDTIMEO as a poll() timeout: a blocking send gives up after it, so
+// waiting between our sends must too.
+int send_timeout_ms(int fd) {
+    struct timeval tv = {0, 0};
+    socklen_t len = sizeof tv;
+    if (getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &len) != 0 || (tv.tv_sec == 0 && tv.tv_usec == 0))
+        return -1;
+    long ms = static_cast<long>(tv.tv_sec) * 1000 + static_cast<long>(tv.tv_usec) / 1000;
+    return ms > 0x7fffffff ? 0x7fffffff : static_cast<int>(ms > 0 ? ms : 1);
+}
+
+// Skips `n` bytes of an iovec array in place (into `tmp`, a copy).
+int advance(const struct iovec* iov, int iovcnt, size_t n, struct iovec* tmp, int max) {
+    int out = 0;
+    for (int i = 0; i < iovcnt && out < max; ++i) {
+        if (n >= iov[i].iov_len) {
+            n -= iov[i].iov_len;
+            continue;
+        }
+        tmp[out].iov_base = static_cast<char*>(iov[i].iov_base) + n;
+        tmp[out].iov_len = iov[i].iov_len - n;
+        n = 0;
+        ++out;
+    }
+    return out;
+}
+
+ssize_t send_nowait(int fd, const struct iovec* iov, int iovcnt) {
+    struct msghdr msg = {};
+    msg.msg_iov = const_cast<struct iovec*>(iov);
+    msg.msg_iovlen = static_cast<decltype(msg.msg_iovlen)>(iovcnt);
+    return sendmsg(fd, &msg, platform::msg_dontwait_flag());
+}
+
+}  // namespace
+
+size_t finish_short_send(int fd, const char* buf, size_t sent, size_t n) {
+    if (sent >= n) return 0;
+    struct iovec rest = {const_cast<char*>(buf) + sent, n - sent};
+    ssize_t more = send_nowait(fd, &rest, 1);
+    return more > 0 ? static_cast<size_t>(more) : 0;
+}
+
+ssize_t write_output(const Plan& plan, const struct iovec* iov, int iovcnt, size_t len, size_t moved_before) {
+    bool blocking_socket = plan.out == OutKind::socket && !plan.out_nonblock;
+    if (!blocking_socket) return writev(plan.out_fd, iov, iovcnt);
+
+    constexpr int kMaxIov = 8;
+    struct iovec rest[kMaxIov];
+    if (moved_before == 0) {
+        ssize_t w = writev(plan.out_fd, iov, iovcnt);
+        if (w <= 0 || static_cast<size_t>(w) == len) return w;
+        int n = advance(iov, iovcnt, static_cast<size_t>(w), rest, kMaxIov);
+        ssize_t more = send_nowait(plan.out_fd, rest, n);
+        return w + (more > 0 ? more : 0);
+    }
+    size_t sent = 0;
+    int timeout = -2;  // looked up on the first wait
+    while (sent < len) {
+        int n = advance(iov, iovcnt, sent, rest, kMaxIov);
+        ssize_t w = send_nowait(plan.out_fd, rest, n);
+        if (w > 0) {
+            sent += static_cast<size_t>(w);
+            continue;
+        }
+        if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) break;  // the error is consumed
+        if (timeout == -2) timeout = send_timeout_ms(plan.out_fd);
+        struct pollfd pfd = {plan.out_fd, POLLOUT, 0};
+        if (poll(&pfd, 1, timeout) <= 0) break;  // a signal, or SO_SNDTIMEO ran out
+    }
+    return static_cast<ssize_t>(sent);
+}
+
+}  // namespace sfshim

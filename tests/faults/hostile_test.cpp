@@ -1,0 +1,144 @@
+// Hostile input: descriptors of every kind in both positions, offsets near
+// INT64_MAX, counts near SIZE_MAX, and offset pointers in every protection.
+// Each table runs through the kernel and through every shim mode (one child
+// per mode) and every observation must match: return value, errno (or its
+// absence), *offset, both positions, the bytes that reached the output, and
+// SIGPIPE. Nothing may crash.
+#include <catch2/catch.hpp>
+
+#include <climits>
+#include <cstdint>
+
+#include "cases.h"
+
+using namespace sffault;
+
+namespace {
+
+void check_table(const std::vector<Case> &cases, const std::vector<Via> &vias)
+{
+    std::string error;
+    std::vector<Obs> kernel = run_table(Via::Kernel, cases, error);
+    REQUIRE(error == "");
+    for (const Obs &o : kernel)
+        REQUIRE(o.harness == "");
+    for (Via via : vias) {
+        std::vector<Obs> shim = run_table(via, cases, error);
+        INFO(name(via));
+        CHECK(error == "");
+        std::string diff = compare_tables(cases, kernel, shim, name(via));
+        INFO(name(via) << " vs the kernel: " << diff);
+        CHECK(diff == "");
+    }
+}
+
+const std::vector<Via> &hostile_vias()
+{
+    static const std::vector<Via> v = {Via::Emulate, Via::Mmap, Via::Rw, Via::Auto, Via::AutoEnosys};
+    return v;
+}
+
+} // namespace
+
+TEST_CASE("descriptors of every kind as input and output give the kernel's results in every mode",
+          "[hostile]")
+{
+    std::vector<Case> cases;
+    for (Kind in : all_kinds())
+        for (Kind out : all_kinds())
+            for (int variant = 0; variant < 3; ++variant) {
+                Case c;
+                c.in = in;
+                c.out = out;
+                if (variant == 0) {
+                    c.ptr = Ptr::Null;
+                    c.count = 10000;
+                } else if (variant == 1) {
+                    c.ptr = Ptr::Good;
+                    c.offset = 100;
+                    c.count = 5000;
+                } else {
+                    c.ptr = Ptr::Good;
+                    c.offset = 0;
+                    c.count = 0;
+                }
+                cases.push_back(c);
+            }
+    check_table(cases, hostile_vias());
+}
+
+TEST_CASE("offsets near INT64_MAX and counts near SIZE_MAX give the kernel's results in every mode",
+          "[hostile]")
+{
+    const int64_t offsets[] = {0,
+                               9999,
+                               10000,
+                               20000,
+                               -1,
+                               INT64_MIN,
+                               INT64_MAX,
+                               INT64_MAX - 1,
+                               INT64_MAX - 4096,
+                               int64_t{1} << 62,
+                               0x7fffffff,
+                               0x80000000,
+                               (int64_t{1} << 44) - 4096,
+                               (int64_t{1} << 44) - 4097,
+                               int64_t{0x7ffffffffffff000}};
+    const uint64_t counts[] = {0,           1,          4096,        0x7ffff000,   0x7ffff001,
+                               SSIZE_MAX,   uint64_t{SSIZE_MAX} + 1, SIZE_MAX, SIZE_MAX / 2,
+                               uint64_t{1} << 62, uint64_t{1} << 63};
+    const Kind ins[] = {Kind::File, Kind::Memfd, Kind::PipeRead};
+    const Kind outs[] = {Kind::DevNull, Kind::File, Kind::UnixStream, Kind::PipeWrite};
+    std::vector<Case> cases;
+    for (Kind in : ins)
+        for (Kind out : outs)
+            for (int64_t off : offsets)
+                for (uint64_t count : counts)
+                    for (bool with_ptr : {true, false}) {
+                        Case c;
+                        c.in = in;
+                        c.out = out;
+                        c.count = count;
+                        if (with_ptr) {
+                            c.ptr = Ptr::Good;
+                            c.offset = off;
+                        } else {
+                            if (off < 0)
+                                continue; // a position cannot be negative
+                            c.ptr = Ptr::Null;
+                            c.in_pos = off;
+                        }
+                        cases.push_back(c);
+                    }
+    check_table(cases, hostile_vias());
+}
+
+TEST_CASE("offset pointers in every protection give the kernel's EFAULT and effects in every mode",
+          "[hostile]")
+{
+    const Ptr ptrs[] = {Ptr::ProtNone, Ptr::ReadOnly,   Ptr::WriteOnly, Ptr::Unmapped,
+                        Ptr::Straddle, Ptr::Misaligned, Ptr::NullPlus8, Ptr::Good};
+    const std::pair<Kind, Kind> pairs[] = {
+        {Kind::File, Kind::DevNull},     {Kind::File, Kind::File},        {Kind::File, Kind::UnixStream},
+        {Kind::File, Kind::PipeWrite},   {Kind::Closed, Kind::DevNull},   {Kind::File, Kind::Closed},
+        {Kind::PipeRead, Kind::DevNull}, {Kind::Directory, Kind::DevNull}, {Kind::File, Kind::FileAppend},
+        {Kind::Memfd, Kind::PipeWrite},
+    };
+    const uint64_t counts[] = {0, 100, 20000, SIZE_MAX};
+    const int64_t offsets[] = {0, 5000, -1};
+    std::vector<Case> cases;
+    for (Ptr p : ptrs)
+        for (auto io : pairs)
+            for (uint64_t count : counts)
+                for (int64_t off : offsets) {
+                    Case c;
+                    c.in = io.first;
+                    c.out = io.second;
+                    c.ptr = p;
+                    c.offset = off;
+                    c.count = count;
+                    cases.push_back(c);
+                }
+    check_table(cases, hostile_vias());
+}

@@ -1,0 +1,330 @@
+#include "fuzz_core.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <linux/sockios.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <sstream>
+
+using namespace sffault;
+
+namespace sffuzz {
+
+namespace {
+
+// Pools. Inputs: 0 file A (tmpfs, changes size), 1 memfd B, 2 file C on the
+// build tree's file system, 3 pipe holding 20000 bytes, 4 directory,
+// 5 /dev/zero, 6 closed, 7 the output file itself.
+// Outputs: 0 file (tmpfs), 1 Unix stream socket (a thread drains it), 2 pipe
+// (drained after each step), 3 /dev/null, 4 eventfd, 5 closed, 6 O_APPEND file.
+constexpr int kIns = 8, kOuts = 7;
+const char *const kInNames[kIns] = {"fileA", "memfdB", "ext4C", "pipe", "dir", "/dev/zero", "closed", "outfile"};
+const char *const kOutNames[kOuts] = {"file", "unix", "pipe", "/dev/null", "eventfd", "closed", "appendfile"};
+const char *const kPtrNames[4] = {"NULL", "good", "PROT_NONE", "PROT_READ"};
+
+constexpr uint64_t kSizeA = 300000;
+
+int64_t pick_offset(Rand &r)
+{
+    static const int64_t special[] = {0, 1, 4095, 4096, 4097, 65536, 131071, 299999, 300000, 300001,
+                                      -1, INT64_MIN, INT64_MAX, INT64_MAX - 1, (int64_t{1} << 44) - 4096,
+                                      0x7fffffff, 0x80000000};
+    uint64_t x = r();
+    if (x % 3 == 0)
+        return special[(x / 3) % (sizeof special / sizeof special[0])];
+    return static_cast<int64_t>((x >> 8) % 400000);
+}
+
+uint64_t pick_count(Rand &r)
+{
+    static const uint64_t special[] = {0, 1, 4095, 4096, 4097, 65536, 65537, 131072, 0x7ffff000, 0x7ffff001,
+                                       SSIZE_MAX, uint64_t{SSIZE_MAX} + 1, SIZE_MAX};
+    uint64_t x = r();
+    if (x % 3 == 0)
+        return special[(x / 3) % (sizeof special / sizeof special[0])];
+    return (x >> 8) % 500000;
+}
+
+} // namespace
+
+std::string Step::describe() const
+{
+    std::ostringstream s;
+    switch (op) {
+    case Op::Send:
+        s << "sendfile(" << kOutNames[out] << ", " << kInNames[in] << ", " << kPtrNames[ptr];
+        if (ptr != 0)
+            s << "=" << offset;
+        s << ", " << count << ")";
+        break;
+    case Op::Truncate: s << "ftruncate(fileA, " << arg << ")"; break;
+    case Op::Extend: s << "append to fileA up to " << arg; break;
+    case Op::SeekIn: s << "lseek(" << kInNames[in] << ", " << arg << ")"; break;
+    case Op::SeekOut: s << "lseek(file, " << arg << ")"; break;
+    }
+    return s.str();
+}
+
+std::vector<Step> make_episode(Rand rand, size_t steps)
+{
+    std::vector<Step> v;
+    for (size_t i = 0; i < steps; ++i) {
+        Step s;
+        uint64_t k = rand() % 16;
+        if (k < 10) {
+            s.op = Op::Send;
+            s.in = static_cast<int>(rand() % kIns);
+            s.out = static_cast<int>(rand() % kOuts);
+            uint64_t p = rand() % 10;
+            s.ptr = p < 4 ? 0 : p < 8 ? 1 : p == 8 ? 2 : 3;
+            s.offset = pick_offset(rand);
+            s.count = pick_count(rand);
+            // A file sent into itself past its end keeps growing under the
+            // kernel (see the fault test "a file sent into itself..."):
+            // not fuzzed here, pinned there.
+            if (s.in == 7 && s.out == 0)
+                s.out = 3;
+            // /dev/zero never ends: keep its transfers small.
+            if (s.in == 5 && s.count > 70000)
+                s.count %= 70000;
+        } else if (k < 12) {
+            s.op = Op::Truncate;
+            uint64_t c = rand() % 4;
+            s.arg = c == 0 ? 0 : c == 1 ? static_cast<int64_t>((rand() % 75) * 4096)
+                                        : static_cast<int64_t>(rand() % kSizeA);
+        } else if (k < 13) {
+            s.op = Op::Extend;
+            s.arg = static_cast<int64_t>(kSizeA + rand() % 100000);
+        } else if (k < 15) {
+            s.op = Op::SeekIn;
+            uint64_t which = rand() % 3;
+            s.in = which == 0 ? 0 : which == 1 ? 1 : 7;
+            s.arg = static_cast<int64_t>(rand() % 400000);
+        } else {
+            s.op = Op::SeekOut;
+            s.arg = static_cast<int64_t>(rand() % 400000);
+        }
+        v.push_back(s);
+    }
+    return v;
+}
+
+const std::vector<Via> &fuzz_vias()
+{
+    static const std::vector<Via> v = {Via::Emulate, Via::Mmap,      Via::Rw,         Via::Auto,
+                                       Via::AutoEnosys, Via::AutoEperm, Via::AutoFreebsd};
+    return v;
+}
+
+namespace {
+
+std::string whole(int fd)
+{
+    std::string s;
+    char buf[65536];
+    off_t at = 0;
+    for (;;) {
+        ssize_t n = pread(fd, buf, sizeof buf, at);
+        if (n <= 0)
+            break;
+        s.append(buf, static_cast<size_t>(n));
+        at += n;
+    }
+    return s;
+}
+
+std::string drain(int fd)
+{
+    std::string s;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n <= 0)
+            break;
+        s.append(buf, static_cast<size_t>(n));
+    }
+    return s;
+}
+
+long long pos(int fd)
+{
+    errno = 0;
+    off_t p = lseek(fd, 0, SEEK_CUR);
+    return p < 0 ? -static_cast<long long>(errno) : static_cast<long long>(p);
+}
+
+std::string episode_in_child(Via via, const std::vector<Step> &steps)
+{
+    sigset_t block;
+    sigemptyset(&block);
+    sigaddset(&block, SIGPIPE);
+    sigaddset(&block, SIGXFSZ);
+    sigprocmask(SIG_BLOCK, &block, nullptr);
+    if (!install_filter(via))
+        return "seccomp failed\n";
+
+    int in[kIns], out[kOuts];
+    in[0] = make_file(1, kSizeA, true);
+    in[1] = memfd_create("fuzzB", MFD_CLOEXEC);
+    write_pattern(in[1], 2, 0, 100000);
+    in[2] = make_file(3, 70000, false);
+    int p[2];
+    pipe2(p, O_CLOEXEC);
+    {
+        std::vector<char> buf(20000);
+        fill_pattern(buf.data(), 4, 0, buf.size());
+        (void)!write(p[1], buf.data(), buf.size());
+        close(p[1]);
+    }
+    in[3] = p[0];
+    in[4] = open(scratch_dir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    in[5] = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+    out[0] = make_file(5, 1000, true);
+    in[7] = out[0];
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+    out[1] = sv[0];
+    int q[2];
+    pipe2(q, O_CLOEXEC);
+    set_nonblock(q[0], true);
+    out[2] = q[1];
+    out[3] = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    out[4] = eventfd(0, EFD_CLOEXEC);
+    out[6] = make_file(6, 500, true);
+    {
+        std::string path = "/proc/self/fd/" + std::to_string(out[6]);
+        int a = open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+        close(out[6]);
+        out[6] = a;
+    }
+    int closed = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    close(closed);
+    in[6] = closed;
+    out[5] = closed;
+
+    // The socket's reader, in a thread: the socket stays blocking, so every
+    // call runs to its end and the bytes are compared per step.
+    Reader sock_reader(sv[1], 0, 0, 60000, nullptr, true);
+    sock_reader.start();
+
+    long page = sysconf(_SC_PAGESIZE);
+    char *pages = static_cast<char *>(mmap(nullptr, static_cast<size_t>(page) * 3, PROT_READ | PROT_WRITE,
+                                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    int64_t *good = reinterpret_cast<int64_t *>(pages);
+    int64_t *none = reinterpret_cast<int64_t *>(pages + page);
+    int64_t *ro = reinterpret_cast<int64_t *>(pages + 2 * page);
+    mprotect(pages + page, static_cast<size_t>(page), PROT_NONE);
+
+    std::string report;
+    uint64_t sock_seen = 0;
+    for (const Step &s : steps) {
+        std::ostringstream o;
+        switch (s.op) {
+        case Op::Truncate: o << "trunc " << ftruncate(in[0], s.arg); break;
+        case Op::Extend: {
+            struct stat st;
+            fstat(in[0], &st);
+            if (s.arg > st.st_size)
+                write_pattern(in[0], 1, static_cast<uint64_t>(st.st_size), static_cast<uint64_t>(s.arg));
+            o << "extend";
+            break;
+        }
+        case Op::SeekIn: o << "seek " << lseek(in[s.in], s.arg, SEEK_SET); break;
+        case Op::SeekOut: o << "seek " << lseek(out[0], s.arg, SEEK_SET); break;
+        case Op::Send: {
+            int64_t *ptr = nullptr;
+            if (s.ptr == 1) {
+                ptr = good;
+                *good = s.offset;
+            } else if (s.ptr == 2) {
+                ptr = none;
+            } else if (s.ptr == 3) {
+                mprotect(ro, static_cast<size_t>(page), PROT_READ | PROT_WRITE);
+                *ro = s.offset;
+                mprotect(ro, static_cast<size_t>(page), PROT_READ);
+                ptr = ro;
+            }
+            errno = 12345;
+            ssize_t r = send_via(via, out[s.out], in[s.in], ptr, s.count);
+            int err = errno;
+            o << "ret " << r << " errno " << err;
+            if (s.ptr == 1)
+                o << " off " << *good;
+            if (s.ptr == 3)
+                o << " off " << *ro;
+            o << " posA " << pos(in[0]) << " posB " << pos(in[1]) << " posC " << pos(in[2]) << " posOut "
+              << pos(out[0]);
+            sigset_t pend;
+            sigpending(&pend);
+            if (sigismember(&pend, SIGPIPE) || sigismember(&pend, SIGXFSZ)) {
+                o << " signal";
+                timespec zero{0, 0};
+                sigtimedwait(&block, nullptr, &zero);
+            }
+            if (s.out == 0 || s.out == 6 || s.in == 0 || s.in == 7)
+                o << " out#" << fnv(whole(out[0])) << " app#" << fnv(whole(out[6])) << " A#" << fnv(whole(in[0]));
+            if (s.out == 2)
+                o << " pipe#" << fnv(drain(q[0]));
+            if (s.out == 1) {
+                // Every byte this call put into the socket, whatever it
+                // returned (a read-only offset pointer gives EFAULT after
+                // moving bytes): wait until the reader has taken all that is
+                // queued and its count stands still.
+                int64_t until = now_ms() + 10000;
+                uint64_t last = ~uint64_t{0};
+                for (;;) {
+                    int queued = 0;
+                    ioctl(sv[0], SIOCOUTQ, &queued);
+                    uint64_t now = sock_reader.received();
+                    if ((queued == 0 && now == last) || now_ms() >= until)
+                        break;
+                    last = now;
+                    sleep_ms(2);
+                }
+                o << " sock " << sock_reader.received() - sock_seen;
+                sock_seen = sock_reader.received();
+            }
+            break;
+        }
+        }
+        report += o.str() + "\n";
+    }
+    shutdown(sv[0], SHUT_WR);
+    sock_reader.join();
+    report += "socket#" + std::to_string(fnv(sock_reader.kept())) + "\n";
+    return report;
+}
+
+} // namespace
+
+std::vector<std::string> run_episode(Via via, const std::vector<Step> &steps, std::string &error)
+{
+    ChildResult cr = run_child([&] { return episode_in_child(via, steps); }, 60000);
+    std::vector<std::string> lines;
+    std::istringstream s(cr.report);
+    std::string line;
+    while (std::getline(s, line))
+        lines.push_back(line);
+    error = cr.error;
+    return lines;
+}
+
+long first_difference(const std::vector<std::string> &a, const std::vector<std::string> &b)
+{
+    size_t n = std::max(a.size(), b.size());
+    for (size_t i = 0; i < n; ++i)
+        if (i >= a.size() || i >= b.size() || a[i] != b[i])
+            return static_cast<long>(i);
+    return -1;
+}
+
+} // namespace sffuzz

@@ -1,0 +1,68 @@
+#!/bin/sh
+# Builds and runs the unit, differential and fault suites (and a short fuzz
+# run) under AddressSanitizer+UBSan and/or ThreadSanitizer.
+#
+#   toolchain/sanitize.sh [asan|tsan|all]      (default: all)
+#
+# Build directories: $SFSHIM_SANITIZE_DIR/build-asan and build-tsan
+# (default: the repository root). Randomised parts run reduced:
+# SFSHIM_DIFF_ITERATIONS (default 200 here), SFSHIM_FUZZ_SECONDS (10).
+# Tests that cannot run under a sanitizer carry the ctest label no-asan or
+# no-tsan and are excluded by label, with the reason in the test's source:
+#   - low RLIMIT_AS (mmap refused): the sanitizers reserve terabytes of
+#     address space for their shadow memory;
+#   - memory-stability checks (VmRSS/VmHWM/mappings): the sanitizers'
+#     quarantine and shadow make the figures measure them, not the shim.
+# Exit status: non-zero when any configure, build or test fails.
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+base=${SFSHIM_SANITIZE_DIR:-$root}
+what=${1:-all}
+jobs=${SFSHIM_JOBS:-2}
+targets="unit_tests sfshim_differential_tests sfshim_fault_tests sfshim_fuzz"
+export SFSHIM_DIFF_ITERATIONS=${SFSHIM_DIFF_ITERATIONS:-200}
+export SFSHIM_FUZZ_SECONDS=${SFSHIM_FUZZ_SECONDS:-10}
+# The fault suite's large files, smaller under the sanitizers' slowdown.
+export SFSHIM_FAULT_FILE_MIB=${SFSHIM_FAULT_FILE_MIB:-64}
+status=0
+
+run_pass() { # name cache-file exclude-label
+    name=$1 cache=$2 exclude=$3
+    dir=$base/build-$name
+    mkdir -p "$dir"
+    echo "== $name: configure $dir"
+    if ! cmake -S "$root" -B "$dir" -C "$root/toolchain/cmake/$cache" -DSFSHIM_FUZZ_SECONDS="$SFSHIM_FUZZ_SECONDS" >"$dir/sanitize-configure.log" 2>&1; then
+        echo "== $name: configure failed (see $dir/sanitize-configure.log)"; tail -20 "$dir/sanitize-configure.log"; status=1; return
+    fi
+    echo "== $name: build $targets"
+    # shellcheck disable=SC2086
+    if ! cmake --build "$dir" -j"$jobs" --target $targets >"$dir/sanitize-build.log" 2>&1; then
+        echo "== $name: build failed (see $dir/sanitize-build.log)"; grep -E "error" "$dir/sanitize-build.log" | head -20; status=1; return
+    fi
+    echo "== $name: ctest -L 'unit|differential|faults|fuzz' -LE $exclude"
+    if ! ctest --test-dir "$dir" -L 'unit|differential|faults|fuzz' -LE "$exclude" -j"$jobs" \
+            --output-on-failure --timeout 600 >"$dir/sanitize-ctest.log" 2>&1; then
+        status=1
+    fi
+    sed -n '/tests passed/,$p' "$dir/sanitize-ctest.log"
+}
+
+case $what in
+asan|tsan|all) ;;
+*) echo "usage: $0 [asan|tsan|all]" >&2; exit 2 ;;
+esac
+case $what in
+asan|all)
+    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+    UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+    export ASAN_OPTIONS UBSAN_OPTIONS
+    run_pass asan asan-ubsan.cmake no-asan ;;
+esac
+case $what in
+tsan|all)
+    TSAN_OPTIONS=${TSAN_OPTIONS:-die_after_fork=0:halt_on_error=1:second_deadlock_stack=1}
+    export TSAN_OPTIONS
+    run_pass tsan tsan.cmake no-tsan ;;
+esac
+[ $status -eq 0 ] && echo "sanitize.sh: all passes clean" || echo "sanitize.sh: FAILURES (logs: $base/build-*/sanitize-*.log)"
+exit $status
