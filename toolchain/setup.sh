@@ -4,6 +4,8 @@
 #
 #   toolchain/setup.sh            build and test packages
 #   toolchain/setup.sh servers    also the web servers and tools of the integration tests
+#   toolchain/setup.sh i386       also what a -m32 build and its tests need (toolchain/i386.sh);
+#                                 adds the i386 architecture to dpkg if it is not there yet
 #
 # Extend a group by adding a name to its list; add a group by adding a list
 # and a case below.
@@ -12,6 +14,10 @@ set -euo pipefail
 BASE_PACKAGES=(catch2 libseccomp-dev strace pkg-config clang python3)
 SERVERS_PACKAGES=(apache2 nginx-light lighttpd wrk curl)
 BENCH_PACKAGES=(python3-matplotlib)
+# The multilib compilers (libc6-dev-i386, 32-bit libstdc++) and libseccomp for
+# i386 (the test harness and sfshim-nosendfile link it). libseccomp-dev is
+# Multi-Arch: same, so :i386 installs beside the amd64 one.
+I386_PACKAGES=(g++-multilib libseccomp-dev:i386)
 
 die() { echo "setup.sh: $*" >&2; exit 1; }
 
@@ -20,19 +26,34 @@ for group in "$@"; do
   case "$group" in
     servers) wanted+=("${SERVERS_PACKAGES[@]}") ;;
     bench) wanted+=("${SERVERS_PACKAGES[@]}" "${BENCH_PACKAGES[@]}") ;;
-    -h|--help) echo "usage: $0 [servers] [bench]"; exit 0 ;;
-    *) die "unknown group '$group' (known: servers, bench)" ;;
+    i386) wanted+=("${I386_PACKAGES[@]}"); want_i386=1 ;;
+    -h|--help) echo "usage: $0 [servers] [bench] [i386]"; exit 0 ;;
+    *) die "unknown group '$group' (known: servers, bench, i386)" ;;
   esac
 done
+
+# :i386 packages need the architecture in dpkg (and then a fresh apt-get
+# update, which the install step below runs whenever something is missing).
+if [ "${want_i386:-0}" = 1 ] && [ "$(dpkg --print-architecture)" != i386 ] &&
+   ! dpkg --print-foreign-architectures | grep -qx i386; then
+  echo "setup.sh: adding the i386 architecture to dpkg"
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || die "not root and no sudo: run dpkg --add-architecture i386 by hand"
+    sudo dpkg --add-architecture i386
+  else
+    dpkg --add-architecture i386
+  fi
+fi
 
 if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
   die "needs a Debian system (dpkg-query and apt-get)"
 fi
 
 # By package status, not by command: a python3 elsewhere on PATH is not Debian's.
+# One line per installed architecture (libseccomp-dev once i386 is added too).
 missing=()
 for p in "${wanted[@]}"; do
-  [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" = installed ] ||
+  dpkg-query -W -f='${db:Status-Status}\n' "$p" 2>/dev/null | grep -qx installed ||
     missing+=("$p")
 done
 
@@ -51,9 +72,11 @@ echo "setup.sh: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-# Keep apt quiet, but show its output when it fails.
+# Keep apt quiet, but show its output when it fails. A mirror that is out of
+# step for one index (it happens mid-sync) need not stop the install: what
+# cannot be installed then fails below, with apt's own words.
 "${sudo[@]}" apt-get update -q >"$log" 2>&1 ||
-  { cat "$log" >&2; die "apt-get update failed"; }
+  { tail -n 5 "$log" >&2; echo "setup.sh: apt-get update reported errors; installing from the lists it has" >&2; }
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
   apt-get install -y -q --no-install-recommends "${missing[@]}" >"$log" 2>&1 ||
   { tail -n 20 "$log" >&2; die "apt-get install ${missing[*]} failed"; }

@@ -419,7 +419,7 @@ void fill_pattern(char* buf, size_t len, uint64_t* state) {
         size_t src_len = 0;
         if (c.verify) {
             int fd = open(input_path(dir, sizes[static_cast<size_t>(c.size_index)]).c_str(), O_RDONLY);
-            src_len = c.size;
+            src_len = static_cast<size_t>(c.size);
             void* m = fd >= 0 ? mmap(nullptr, src_len, PROT_READ, MAP_SHARED, fd, 0) : MAP_FAILED;
             if (fd >= 0) close(fd);
             if (m == MAP_FAILED) {

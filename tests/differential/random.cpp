@@ -111,6 +111,10 @@ Spec random_spec(std::mt19937_64 &rng)
     else
         s.at(off);
     s.bytes(random_count(rng, s.in_size, off));
+    // i386: a third of the cases through the 32-bit sendfile (offsets here
+    // stay far below 2 GiB), the rest through sendfile64.
+    if (kHaveSendfile32 && std::uniform_int_distribution<int>(0, 2)(rng) == 0)
+        s.sendfile32();
     return s;
 }
 

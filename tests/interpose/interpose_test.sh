@@ -27,9 +27,11 @@ diff -u "$work/kernel.txt" "$work/launcher.txt" || fail "the sfshim launcher dif
 grep -q '"kernel_enosys":true' "$work"/stats.*.json || fail "stats do not show the kernel's ENOSYS"
 grep -q '"emulated_calls":[1-9]' "$work"/stats.*.json || fail "stats show no emulated call"
 
-# No sendfile syscall at all in emulate mode (strace -f sees every thread and child).
+# No sendfile syscall at all in emulate mode (strace -f sees every thread and
+# child). A 32-bit program has two: sendfile (32-bit offset) and sendfile64;
+# the pattern takes every syscall whose name starts with sendfile.
 if command -v strace >/dev/null 2>&1; then
-    SFSHIM_MODE=emulate LD_PRELOAD=$lib strace -f -qq -e trace=sendfile -o "$work/strace.txt" \
+    SFSHIM_MODE=emulate LD_PRELOAD=$lib strace -f -qq -e 'trace=/^sendfile' -o "$work/strace.txt" \
         "$probe" > "$work/strace-run.txt"
     diff -u "$work/kernel.txt" "$work/strace-run.txt" || fail "emulate mode under strace differs"
     if grep -q 'sendfile' "$work/strace.txt"; then
@@ -37,9 +39,14 @@ if command -v strace >/dev/null 2>&1; then
         fail "emulate mode made a sendfile syscall"
     fi
     # and the control: native mode does make it
-    SFSHIM_MODE=native LD_PRELOAD=$lib strace -f -qq -e trace=sendfile -o "$work/strace-native.txt" \
+    SFSHIM_MODE=native LD_PRELOAD=$lib strace -f -qq -e 'trace=/^sendfile' -o "$work/strace-native.txt" \
         "$probe" > /dev/null
     grep -q 'sendfile' "$work/strace-native.txt" || fail "strace saw no sendfile in native mode either"
+    # Both of a 32-bit program's calls pass through in native mode.
+    if [ "${SFSHIM_PROBE_BITS:-}" = 32 ]; then
+        grep -q 'sendfile(' "$work/strace-native.txt" || fail "native mode made no 32-bit sendfile syscall"
+        grep -q 'sendfile64(' "$work/strace-native.txt" || fail "native mode made no sendfile64 syscall"
+    fi
 else
     fail "strace is missing (toolchain/setup.sh installs it)"
 fi

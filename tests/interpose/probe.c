@@ -67,6 +67,13 @@ static const struct probe_case kCases[] = {
     {"O_APPEND output (64)", 1, OUT_APPEND, 0, 1, 0, 0, 10},
     {"directory input", 0, OUT_FILE, 1, 0, 0, 0, 10},
     {"negative offset (64)", 1, OUT_FILE, 0, 1, -1, 0, 10},
+    /* Near 2^31 - 1: where off_t has 32 bits (i386) `sendfile` is the 32-bit
+     * call, which stops at MAX_NON_LFS; elsewhere these are past the end. */
+    {"offset 2^31-1", 0, OUT_FILE, 0, 1, 0x7fffffff, 0, 10},
+    {"offset 2^31-1, count 0", 0, OUT_SOCKET, 0, 1, 0x7fffffff, 0, 0},
+    {"offset 2^31-1 (64)", 1, OUT_FILE, 0, 1, 0x7fffffff, 0, 10},
+    {"negative offset", 0, OUT_FILE, 0, 1, -5, 0, 10},
+    {"offset 2^31 (64)", 1, OUT_SOCKET, 0, 1, 0x80000000ll, 0, 10},
 };
 
 static void run(const struct probe_case *c) {

@@ -17,6 +17,8 @@
 
 #include <sfshim/sfshim.h>
 
+#include "policy.h" // sfshim::dispatch_off32: the 32-bit call behind i386 `sendfile`
+
 #include "drain.h"
 
 namespace sfdiff {
@@ -48,14 +50,29 @@ bool take_sendfile_away(Caller c, std::string &err)
         err = "seccomp_init failed";
         return false;
     }
-    int rc;
-    if (c == Caller::AutoEnosys)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(sendfile), 0);
-    else if (c == Caller::AutoEperm)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(sendfile), 0);
-    else
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EINVAL), SCMP_SYS(sendfile), 1,
-                              SCMP_A3(SCMP_CMP_EQ, 0));
+    // Every sendfile of this ABI: on i386 glibc's sendfile64 is syscall 239,
+    // its sendfile (32-bit offset) 187; 64-bit ABIs have the one.
+    // count (argument 3) == 0, every field named: SCMP_A3 leaves datum_b
+    // out, which clang's -Wmissing-field-initializers reports.
+    scmp_arg_cmp count_is_0{};
+    count_is_0.arg = 3;
+    count_is_0.op = SCMP_CMP_EQ;
+    count_is_0.datum_a = 0;
+    int rc = 0;
+    for (int nr : {SCMP_SYS(sendfile),
+#ifdef __NR_sendfile64
+                   SCMP_SYS(sendfile64),
+#endif
+         }) {
+        if (rc != 0)
+            break;
+        if (c == Caller::AutoEnosys)
+            rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
+        else if (c == Caller::AutoEperm)
+            rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
+        else
+            rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EINVAL), nr, 1, count_is_0);
+    }
     if (rc == 0)
         rc = seccomp_load(ctx);
     seccomp_release(ctx);
@@ -66,11 +83,46 @@ bool take_sendfile_away(Caller c, std::string &err)
     return true;
 }
 
+#if INTPTR_MAX == INT32_MAX
+sfshim_mode mode_of(Caller c)
+{
+    switch (c) {
+    case Caller::Emulate: return SFSHIM_MODE_EMULATE;
+    case Caller::Mmap: return SFSHIM_MODE_MMAP;
+    case Caller::Rw: return SFSHIM_MODE_RW;
+    default: return SFSHIM_MODE_AUTO;
+    }
+}
+
+#endif
+
+// Linux's 32-bit sendfile: the kernel's syscall (i386's 187, compat_off_t
+// offset) or the shim's dispatch_off32, which interpose.cpp puts behind
+// `sendfile` where off_t has 32 bits. Not in 64-bit processes.
+ssize_t invoke32(Caller c, int out_fd, int in_fd, int32_t *offset, size_t count)
+{
+#if INTPTR_MAX == INT32_MAX
+    if (c == Caller::Kernel)
+        return syscall(SYS_sendfile, out_fd, in_fd, offset, count);
+    return sfshim::dispatch_off32(mode_of(c), out_fd, in_fd, offset, count);
+#else
+    (void)c, (void)out_fd, (void)in_fd, (void)offset, (void)count;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+// sendfile64: on 32-bit ABIs SYS_sendfile takes a 32-bit offset, and the
+// 64-bit one is SYS_sendfile64.
 ssize_t invoke(Caller c, int out_fd, int in_fd, int64_t *offset, size_t count)
 {
     switch (c) {
     case Caller::Kernel:
+#ifdef SYS_sendfile64
+        return syscall(SYS_sendfile64, out_fd, in_fd, offset, count);
+#else
         return syscall(SYS_sendfile, out_fd, in_fd, offset, count);
+#endif
     case Caller::Emulate:
         return sfshim_sendfile_mode(SFSHIM_MODE_EMULATE, out_fd, in_fd, offset, count);
     case Caller::Mmap:
@@ -120,6 +172,10 @@ std::string read_whole_file(int fd, std::string &err)
 Observation observe_in_this_process(const Spec &spec, Caller caller)
 {
     Observation o;
+    if (spec.call32 && !kHaveSendfile32) {
+        o.harness_error = "the 32-bit sendfile exists only in 32-bit processes";
+        return o;
+    }
     sigset_t pipe_set;
     sigemptyset(&pipe_set);
     sigaddset(&pipe_set, SIGPIPE);
@@ -167,7 +223,9 @@ Observation observe_in_this_process(const Spec &spec, Caller caller)
         uint64_t total = 0;
         for (int i = 0; i < 64; ++i) {
             errno = kErrnoSentinel;
-            ssize_t r = invoke(caller, b.out_fd, b.in_fd, b.offset, spec.count - total);
+            size_t left = static_cast<size_t>(spec.count - total);
+            ssize_t r = spec.call32 ? invoke32(caller, b.out_fd, b.in_fd, b.offset32, left)
+                                    : invoke(caller, b.out_fd, b.in_fd, b.offset, left);
             o.calls.push_back({r, errno});
             if (r <= 0)
                 break;
@@ -177,7 +235,9 @@ Observation observe_in_this_process(const Spec &spec, Caller caller)
         }
     } else {
         errno = kErrnoSentinel;
-        ssize_t r = invoke(caller, b.out_fd, b.in_fd, b.offset, spec.count);
+        size_t count = static_cast<size_t>(spec.count); // 32 bits on i386: the caller's own truncation
+        ssize_t r = spec.call32 ? invoke32(caller, b.out_fd, b.in_fd, b.offset32, count)
+                                : invoke(caller, b.out_fd, b.in_fd, b.offset, count);
         o.calls.push_back({r, errno});
     }
 
@@ -188,7 +248,9 @@ Observation observe_in_this_process(const Spec &spec, Caller caller)
 
     if (spec.offset_ptr == OffsetPtr::Given || spec.offset_ptr == OffsetPtr::ReadOnly) {
         o.offset_readable = true;
-        o.offset_after = *b.offset;
+        o.offset_after = spec.call32 ? *b.offset32 : *b.offset;
+        if (spec.call32)
+            o.offset_guard = *b.offset_guard;
     }
     errno = 0;
     o.in_pos = lseek(b.in_fd, 0, SEEK_CUR);

@@ -151,6 +151,8 @@ std::string Spec::describe() const
     case OffsetPtr::Unreadable: o << "PROT_NONE page"; break;
     case OffsetPtr::ReadOnly: o << "PROT_READ page holding " << offset; break;
     }
+    if (call32)
+        o << " | 32-bit sendfile (32-bit offset, MAX_NON_LFS)";
     o << " count=" << count << " (0x" << std::hex << count << std::dec << ") seed=" << seed;
     return o.str();
 }
@@ -470,6 +472,14 @@ void build(const Spec &s, Built &b)
         // The value sits at the end of the page, as a stack variable might.
         b.offset = reinterpret_cast<int64_t *>(static_cast<char *>(page) + 4096 - 8);
         *b.offset = s.offset;
+        if (s.call32) {
+            // A 32-bit offset followed by a guard word: a 64-bit store
+            // where 32 bits belong shows up as a changed guard.
+            b.offset32 = reinterpret_cast<int32_t *>(b.offset);
+            b.offset_guard = reinterpret_cast<uint32_t *>(static_cast<char *>(page) + 4096 - 4);
+            *b.offset32 = static_cast<int32_t>(s.offset);
+            *b.offset_guard = kOffsetGuard;
+        }
         if (s.offset_ptr == OffsetPtr::ReadOnly)
             mprotect(page, 4096, PROT_READ);
         if (s.offset_ptr == OffsetPtr::Unreadable)

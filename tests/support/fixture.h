@@ -71,7 +71,8 @@ struct Spec {
     int64_t pipe_prefill = 0;   // bytes already in the pipe; -1 fills it up
 
     OffsetPtr offset_ptr = OffsetPtr::Null;
-    int64_t offset = 0;
+    int64_t offset = 0;     // stored as int32_t for the 32-bit call
+    bool call32 = false;    // Linux's 32-bit `sendfile` (i386 only, see kHaveSendfile32)
     uint64_t count = 0;
     uint64_t seed = 1;
 
@@ -96,6 +97,7 @@ struct Spec {
     Spec &offset_in(OffsetPtr p, int64_t off) { offset_ptr = p; offset = off; return *this; }
     Spec &bytes(uint64_t n) { count = n; return *this; }
     Spec &seeded(uint64_t s) { seed = s; return *this; }
+    Spec &sendfile32() { call32 = true; return *this; }
 
     // Non-blocking stream sockets without a reader: the exact partial counts
     // depend on buffer state, so the comparison checks consistency instead.
@@ -112,6 +114,16 @@ struct Spec {
     bool input_seekable() const;
     std::string describe() const;
 };
+
+// Linux's sendfile with a 32-bit offset (compat_off_t, MAX_NON_LFS limit) is
+// an ABI of 32-bit processes: i386 `sendfile` (syscall 187), beside
+// sendfile64. A 64-bit process has no such call to compare with, so specs
+// with call32 exist only where this is true.
+#if INTPTR_MAX == INT32_MAX
+constexpr bool kHaveSendfile32 = true;
+#else
+constexpr bool kHaveSendfile32 = false;
+#endif
 
 // Deterministic pseudo-random content (splitmix64 stream).
 std::string make_content(uint64_t seed, uint64_t n);
@@ -137,7 +149,9 @@ struct Built {
     int reader_fd = -1;  // pipe read end or socket peer, -1 when none
     bool reader_is_stream_socket = false;
     bool reader_is_datagram = false;
-    int64_t *offset = nullptr; // what is passed to sendfile
+    int64_t *offset = nullptr; // what is passed to sendfile64
+    int32_t *offset32 = nullptr; // what is passed to the 32-bit sendfile (spec.call32)
+    uint32_t *offset_guard = nullptr; // the 4 bytes after offset32: must stay kOffsetGuard
     void *offset_page = nullptr;
     std::string error;   // non-empty when the fixture could not be built
 
@@ -146,6 +160,8 @@ struct Built {
     Built &operator=(const Built &) = delete;
     ~Built();
 };
+
+constexpr uint32_t kOffsetGuard = 0xa5c3e1f7;
 
 // Builds everything the spec describes. Closed/-1/huge descriptors are
 // chosen last so that no later open reuses the number.

@@ -109,6 +109,7 @@ std::string Observation::serialize() const
     }
     w.put(offset_readable);
     w.put(offset_after);
+    w.put(offset_guard);
     w.put(in_pos);
     w.put(in_pos_err);
     w.put(out_pos);
@@ -140,6 +141,7 @@ bool Observation::deserialize(const std::string &s, Observation &o)
     }
     o.offset_readable = r.get<bool>();
     o.offset_after = r.get<int64_t>();
+    o.offset_guard = r.get<uint32_t>();
     o.in_pos = r.get<int64_t>();
     o.in_pos_err = r.get<int>();
     o.out_pos = r.get<int64_t>();
@@ -206,6 +208,24 @@ static int64_t positive_sum(const Observation &o)
     return sum;
 }
 
+// The 32-bit call stores 32 bits: the word after the offset stays as it was,
+// for the kernel and for the shim.
+static void guard_differences(const Spec &spec, const Observation &k, const Observation &s,
+                              std::vector<std::string> &d)
+{
+    if (!spec.call32 || (spec.offset_ptr != OffsetPtr::Given && spec.offset_ptr != OffsetPtr::ReadOnly))
+        return;
+    const Observation *both[2] = {&k, &s};
+    const char *who[2] = {"kernel", "shim"};
+    for (int i = 0; i < 2; ++i)
+        if (both[i]->offset_guard != kOffsetGuard) {
+            std::ostringstream o;
+            o << who[i] << ": the 4 bytes after the 32-bit offset changed to 0x" << std::hex
+              << both[i]->offset_guard << " (a store wider than 32 bits)";
+            d.push_back(o.str());
+        }
+}
+
 // For non-blocking stream sockets without a reader: every observation must
 // be self-consistent, and the kernel and the shim must agree on the shape.
 static void partial_differences(const Spec &spec, const Observation &k, const Observation &s,
@@ -234,6 +254,7 @@ static void partial_differences(const Spec &spec, const Observation &k, const Ob
         if (spec.offset_ptr == OffsetPtr::Given && spec.input_seekable() && o.in_pos != spec.in_pos)
             d.push_back(std::string(who[i]) + ": input position moved to " + std::to_string(o.in_pos));
     }
+    guard_differences(spec, k, s, d);
     if (k.calls.empty() || s.calls.empty()) {
         d.push_back("no calls recorded");
         return;
@@ -294,6 +315,7 @@ std::vector<std::string> differences(const Spec &spec, const Observation &k, con
     if (k.offset_readable != s.offset_readable || k.offset_after != s.offset_after)
         d.push_back("offset after the call: kernel " + std::to_string(k.offset_after) + ", shim " +
                     std::to_string(s.offset_after));
+    guard_differences(spec, k, s, d);
     if (k.in_pos != s.in_pos || (k.in_pos < 0 && k.in_pos_err != s.in_pos_err))
         d.push_back("input file position: kernel " + show_pos(k.in_pos, k.in_pos_err) + ", shim " +
                     show_pos(s.in_pos, s.in_pos_err));

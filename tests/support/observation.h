@@ -21,6 +21,7 @@ struct Observation {
     std::vector<CallResult> calls; // one call, or several for partial-count cases
     bool offset_readable = false;
     int64_t offset_after = 0;
+    uint32_t offset_guard = 0; // 32-bit call: the word after the offset, afterwards
     int64_t in_pos = 0; // lseek(in_fd, 0, SEEK_CUR) afterwards, raw
     int in_pos_err = 0;
     int64_t out_pos = 0; // lseek(out_fd, 0, SEEK_CUR) afterwards, raw

@@ -3,10 +3,12 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "platform/platform.h"
 #include "validate.h"
 
 using namespace sfshim;
@@ -56,7 +58,10 @@ TEST_CASE("an offset on a pipe input is ESPIPE before count and output checks", 
 
 TEST_CASE("a negative count or offset is EINVAL before the output is looked at", "[order]") {
     Fds f;
-    CHECK(check(-1, f.file_r, true, 0, kNegative) == EINVAL);
+    // An i386 process on a 64-bit kernel: 0xffffffff is no negative count
+    // there (the syscall entry zero-extends it), so the output decides.
+    CHECK(check(-1, f.file_r, true, 0, kNegative) ==
+          (platform::kernel_wider_than_process() ? EBADF : EINVAL));
     CHECK(check(-1, f.file_r, true, -1, 1) == EINVAL);
     CHECK(check(-1, f.file_r, true, INT64_MAX - 5, 10) == EINVAL);  // offset + count overflows
 }
@@ -64,7 +69,7 @@ TEST_CASE("a negative count or offset is EINVAL before the output is looked at",
 TEST_CASE("a count past MAX_RW_COUNT is clamped, not refused", "[order]") {
     Fds f;
     Plan p;
-    REQUIRE(validate(Call{f.file_w, f.file_r, true, 0, size_t{1} << 40}, &p) == 0);
+    REQUIRE(validate(Call{f.file_w, f.file_r, true, 0, static_cast<size_t>(SSIZE_MAX)}, &p) == 0);
     CHECK(p.count == 0x7ffff000u);
 }
 
