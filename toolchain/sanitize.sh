@@ -7,6 +7,8 @@
 # Build directories: $SFSHIM_SANITIZE_DIR/build-asan and build-tsan
 # (default: the repository root). Randomised parts run reduced:
 # SFSHIM_DIFF_ITERATIONS (default 200 here), SFSHIM_FUZZ_SECONDS (10).
+# SFSHIM_TSAN_TESTS: a ctest -R pattern that narrows the ThreadSanitizer pass
+# (the test command runs it on the tests with threads, forks and signals).
 # Tests that cannot run under a sanitizer carry the ctest label no-asan or
 # no-tsan and are excluded by label, with the reason in the test's source:
 #   - low RLIMIT_AS (mmap refused): the sanitizers reserve terabytes of
@@ -26,8 +28,8 @@ export SFSHIM_FUZZ_SECONDS=${SFSHIM_FUZZ_SECONDS:-10}
 export SFSHIM_FAULT_FILE_MIB=${SFSHIM_FAULT_FILE_MIB:-64}
 status=0
 
-run_pass() { # name cache-file exclude-label
-    name=$1 cache=$2 exclude=$3
+run_pass() { # name cache-file exclude-label [ctest -R pattern]
+    name=$1 cache=$2 exclude=$3 only=${4:-}
     dir=$base/build-$name
     mkdir -p "$dir"
     echo "== $name: configure $dir"
@@ -40,7 +42,7 @@ run_pass() { # name cache-file exclude-label
         echo "== $name: build failed (see $dir/sanitize-build.log)"; grep -E "error" "$dir/sanitize-build.log" | head -20; status=1; return
     fi
     echo "== $name: ctest -L 'unit|differential|faults|fuzz' -LE $exclude"
-    if ! ctest --test-dir "$dir" -L 'unit|differential|faults|fuzz' -LE "$exclude" -j"$jobs" \
+    if ! ctest --test-dir "$dir" -L 'unit|differential|faults|fuzz' -LE "$exclude" ${only:+-R "$only"} -j"$jobs" \
             --output-on-failure --timeout 600 >"$dir/sanitize-ctest.log" 2>&1; then
         status=1
     fi
@@ -62,7 +64,7 @@ case $what in
 tsan|all)
     TSAN_OPTIONS=${TSAN_OPTIONS:-die_after_fork=0:halt_on_error=1:second_deadlock_stack=1}
     export TSAN_OPTIONS
-    run_pass tsan tsan.cmake no-tsan ;;
+    run_pass tsan tsan.cmake no-tsan "${SFSHIM_TSAN_TESTS:-}" ;;
 esac
 [ $status -eq 0 ] && echo "sanitize.sh: all passes clean" || echo "sanitize.sh: FAILURES (logs: $base/build-*/sanitize-*.log)"
 exit $status
