@@ -1,4 +1,5 @@
 #include "util.h"
+#include "io.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -315,19 +316,6 @@ void Reader::run()
     }
 }
 
-static bool write_all(int fd, const std::string &s)
-{
-    size_t done = 0;
-    while (done < s.size()) {
-        ssize_t n = write(fd, s.data() + done, s.size() - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        done += static_cast<size_t>(n);
-    }
-    return true;
-}
 
 ChildResult run_child(const std::function<std::string()> &fn, int timeout_ms)
 {
@@ -351,7 +339,7 @@ ChildResult run_child(const std::function<std::string()> &fn, int timeout_ms)
         // install their own disposition.
         std::string r = fn();
         signal(SIGPIPE, SIG_IGN);
-        _exit(write_all(p[1], "R" + r) ? 0 : 3);
+        _exit(sftest::write_all(p[1], "R" + r) ? 0 : 3);
     }
     close(p[1]);
     std::string buf(1 << 16, '\0');

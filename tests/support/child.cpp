@@ -1,4 +1,5 @@
 #include "child.h"
+#include "io.h"
 
 #include <atomic>
 #include <cerrno>
@@ -275,19 +276,6 @@ Observation observe_in_this_process(const Spec &spec, Caller caller)
     return o;
 }
 
-bool write_all(int fd, const std::string &s)
-{
-    size_t done = 0;
-    while (done < s.size()) {
-        ssize_t n = write(fd, s.data() + done, s.size() - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        done += static_cast<size_t>(n);
-    }
-    return true;
-}
 
 } // namespace
 
@@ -309,7 +297,7 @@ Observation run_in_child(const Spec &spec, Caller caller, int timeout_ms)
     if (pid == 0) {
         close(p[0]);
         Observation mine = observe_in_this_process(spec, caller);
-        _exit(write_all(p[1], mine.serialize()) ? 0 : 3);
+        _exit(sftest::write_all(p[1], mine.serialize()) ? 0 : 3);
     }
     close(p[1]);
 

@@ -1,4 +1,5 @@
 #include "fixture.h"
+#include "io.h"
 
 #include <arpa/inet.h>
 #include <cerrno>
@@ -169,19 +170,6 @@ Built::~Built()
         munmap(offset_page, 4096);
 }
 
-static bool write_all(int fd, const std::string &s)
-{
-    size_t done = 0;
-    while (done < s.size()) {
-        ssize_t n = write(fd, s.data() + done, s.size() - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        done += static_cast<size_t>(n);
-    }
-    return true;
-}
 
 static std::string sys_error(const char *what)
 {
@@ -232,7 +220,7 @@ static int scratch_file(Fs fs, const std::string &content, uint64_t sparse_size,
         err = sys_error(("create " + path).c_str());
         return -1;
     }
-    bool ok = sparse_size ? ftruncate(w, static_cast<off_t>(sparse_size)) == 0 : write_all(w, content);
+    bool ok = sparse_size ? ftruncate(w, static_cast<off_t>(sparse_size)) == 0 : sftest::write_all(w, content);
     int fd = -1;
     if (ok)
         fd = open(path.c_str(), flags | O_CLOEXEC);
@@ -368,7 +356,7 @@ static void build_input(const Spec &s, Built &b)
         break;
     case In::Memfd:
         b.in_fd = memfd_create("sfshim-diff", MFD_CLOEXEC);
-        if (b.in_fd < 0 || !write_all(b.in_fd, make_content(s.seed, s.in_size)))
+        if (b.in_fd < 0 || !sftest::write_all(b.in_fd, make_content(s.seed, s.in_size)))
             err = sys_error("memfd");
         if (nb)
             set_nonblock(b.in_fd);
@@ -381,7 +369,7 @@ static void build_input(const Spec &s, Built &b)
         }
         if (s.in_size > 65536)
             fcntl(p[1], F_SETPIPE_SZ, static_cast<int>(s.in_size));
-        if (!write_all(p[1], make_content(s.seed, s.in_size)))
+        if (!sftest::write_all(p[1], make_content(s.seed, s.in_size)))
             err = sys_error("fill input pipe");
         close(p[1]);
         b.in_fd = p[0];
@@ -402,7 +390,7 @@ static void build_input(const Spec &s, Built &b)
             a = sv[0];
             peer = sv[1];
         }
-        if (!write_all(peer, make_content(s.seed, s.in_size)))
+        if (!sftest::write_all(peer, make_content(s.seed, s.in_size)))
             err = sys_error("fill input socket");
         shutdown(peer, SHUT_WR);
         close(peer);
