@@ -1,0 +1,38 @@
+#!/bin/sh
+# sfshim doctor says what it finds, with the exit status scripts use.
+# usage: doctor_test.sh SFSHIM NOSENDFILE LIBRARY
+set -eu
+sfshim=$1 nosf=$2 lib=$3
+work=$(mktemp -d)
+pid=
+trap 'rm -rf "$work"; [ -z "$pid" ] || kill "$pid" 2>/dev/null || true' EXIT INT TERM
+fail() { echo "FAIL: $*"; exit 1; }
+
+"$sfshim" doctor > "$work/ok.txt" || fail "doctor: the kernel's sendfile works here, yet exit $?"
+[ "$(grep -c ' works$' "$work/ok.txt")" -eq 4 ] || { cat "$work/ok.txt"; fail "four outputs should work"; }
+
+st=0; "$nosf" -- "$sfshim" doctor > "$work/nosf.txt" || st=$?
+[ "$st" -eq 1 ] || fail "doctor in a kernel without sendfile: exit $st, not 1"
+[ "$(grep -c 'FAILS: ENOSYS' "$work/nosf.txt")" -eq 4 ] || { cat "$work/nosf.txt"; fail "four ENOSYS expected"; }
+
+"$sfshim" doctor apache2 > "$work/apache.txt" || { cat "$work/apache.txt"; fail "apache2 should be reachable"; }
+grep -q 'imported by libapr' "$work/apache.txt" || fail "apache2 reaches sendfile through libapr"
+
+st=0; "$sfshim" doctor /bin/true > "$work/true.txt" || st=$?
+[ "$st" -eq 1 ] || fail "/bin/true imports no sendfile: exit $st, not 1"
+
+st=0; "$sfshim" doctor no-such-program-here > /dev/null || st=$?
+[ "$st" -eq 1 ] || fail "a missing program: exit $st, not 1"
+
+st=0; "$sfshim" doctor a b > /dev/null 2>&1 || st=$?
+[ "$st" -eq 2 ] || fail "two arguments are a usage error: exit $st, not 2"
+
+# A running process with and without the shim.
+LD_PRELOAD=$lib sleep 30 & pid=$!
+sleep 0.3
+"$sfshim" doctor "$pid" > "$work/pid.txt" || { cat "$work/pid.txt"; fail "the shim is loaded in $pid"; }
+kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
+sleep 30 & pid=$!
+st=0; "$sfshim" doctor "$pid" > /dev/null || st=$?
+[ "$st" -eq 1 ] || fail "a process without the shim: exit $st, not 1"
+echo "doctor: kernel, programs and processes reported with the right exit status"
