@@ -29,6 +29,7 @@ TEST_CASE("datagrams are cut where the kernel's internal pipe is full", "[math]"
 
 TEST_CASE("the engine follows the mode and what the input is", "[math]") {
     Plan p;
+    p.out = OutKind::regular;
     p.in = InKind::regular;
     p.in_size = 10 << 20;
     p.count = 1 << 20;
@@ -38,6 +39,13 @@ TEST_CASE("the engine follows the mode and what the input is", "[math]") {
     p.count = kMmapCutover - 1;  // small: read/write unless the mode says mmap
     CHECK(choose_engine(p, SFSHIM_MODE_EMULATE) == EngineUsed::rw);
     CHECK(choose_engine(p, SFSHIM_MODE_MMAP) == EngineUsed::mmap);
+    p.count = 1 << 20;
+    p.out = OutKind::socket;  // sockets and pipes: read/write unless the mode says mmap
+    CHECK(choose_engine(p, SFSHIM_MODE_EMULATE) == EngineUsed::rw);
+    CHECK(choose_engine(p, SFSHIM_MODE_MMAP) == EngineUsed::mmap);
+    p.out = OutKind::pipe;
+    CHECK(choose_engine(p, SFSHIM_MODE_EMULATE) == EngineUsed::rw);
+    p.out = OutKind::regular;
     p.in_size = 0;  // /proc and sysfs files: size 0, content anyway
     CHECK(choose_engine(p, SFSHIM_MODE_MMAP) == EngineUsed::rw);
     p.in = InKind::block;
