@@ -342,30 +342,7 @@ ChildResult run_child(const std::function<std::string()> &fn, int timeout_ms)
         _exit(sftest::write_all(p[1], "R" + r) ? 0 : 3);
     }
     close(p[1]);
-    std::string buf(1 << 16, '\0');
-    int64_t deadline = now_ms() + timeout_ms;
-    bool timed_out = false;
-    for (;;) {
-        int64_t left = deadline - now_ms();
-        if (left <= 0) {
-            timed_out = true;
-            break;
-        }
-        pollfd pf{p[0], POLLIN, 0};
-        int pr = poll(&pf, 1, static_cast<int>(left));
-        if (pr < 0 && errno == EINTR)
-            continue;
-        if (pr == 0) {
-            timed_out = true;
-            break;
-        }
-        ssize_t n = read(p[0], &buf[0], buf.size());
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        res.report.append(buf.data(), static_cast<size_t>(n));
-    }
+    bool timed_out = sftest::read_until_eof(p[0], timeout_ms, &res.report);
     close(p[0]);
     if (timed_out)
         kill(pid, SIGKILL);

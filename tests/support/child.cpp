@@ -301,32 +301,8 @@ Observation run_in_child(const Spec &spec, Caller caller, int timeout_ms)
     }
     close(p[1]);
 
-    std::string report, buf(1 << 20, '\0');
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    bool timed_out = false;
-    for (;;) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        deadline - std::chrono::steady_clock::now())
-                        .count();
-        if (left <= 0) {
-            timed_out = true;
-            break;
-        }
-        pollfd pf{p[0], POLLIN, 0};
-        int pr = poll(&pf, 1, static_cast<int>(left));
-        if (pr < 0 && errno == EINTR)
-            continue;
-        if (pr <= 0) {
-            timed_out = pr == 0;
-            break;
-        }
-        ssize_t n = read(p[0], &buf[0], buf.size());
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        report.append(buf.data(), static_cast<size_t>(n));
-    }
+    std::string report;
+    bool timed_out = sftest::read_until_eof(p[0], timeout_ms, &report);
     close(p[0]);
     if (timed_out)
         kill(pid, SIGKILL);

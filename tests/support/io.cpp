@@ -1,6 +1,8 @@
 #include "io.h"
 
 #include <cerrno>
+#include <chrono>
+#include <poll.h>
 #include <unistd.h>
 
 namespace sftest {
@@ -17,6 +19,31 @@ bool write_all(int fd, const std::string &s)
         done += static_cast<size_t>(n);
     }
     return true;
+}
+
+bool read_until_eof(int fd, int timeout_ms, std::string *out)
+{
+    std::string buf(1 << 20, '\0');
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        deadline - std::chrono::steady_clock::now())
+                        .count();
+        if (left <= 0)
+            return true;
+        pollfd pf{fd, POLLIN, 0};
+        int pr = poll(&pf, 1, static_cast<int>(left));
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr <= 0)
+            return pr == 0;
+        ssize_t n = read(fd, &buf[0], buf.size());
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        out->append(buf.data(), static_cast<size_t>(n));
+    }
 }
 
 } // namespace sftest
