@@ -44,6 +44,8 @@ ssize_t finish(ErrnoGuard& guard, ssize_t result) {
 
 }  // namespace
 
+bool kernel_answered_enosys() { return g_kernel_enosys.load(std::memory_order_relaxed); }
+
 bool kernel_refused(int err) {
     switch (err) {
         case ENOSYS:
@@ -172,7 +174,6 @@ ssize_t dispatch_any(sfshim_mode mode, int out_fd, int in_fd, OffsetRef offset, 
         }
         int err = errno;
         if (err == ENOSYS && !g_kernel_enosys.exchange(true, std::memory_order_relaxed)) {
-            stat_set(Counter::kernel_enosys, 1);
             SFSHIM_LOG(info, "the kernel has no sendfile (ENOSYS): emulating from now on");
         }
         stat_add(Counter::fallbacks);

@@ -15,6 +15,10 @@ namespace sfshim {
 // duplicate data. (ENOSYS is also remembered for the whole process.)
 bool kernel_refused(int err);
 
+// True once the kernel's sendfile answered ENOSYS in this process (or the
+// parent it was forked from): `auto` then emulates without asking again.
+bool kernel_answered_enosys();
+
 // The one entry point behind sendfile64 (and sendfile where off_t has 64
 // bits) and the sfshim_ API.
 ssize_t dispatch(sfshim_mode mode, int out_fd, int in_fd, int64_t* offset, size_t count);

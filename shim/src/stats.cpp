@@ -10,6 +10,7 @@
 
 #include "common.h"
 #include "config.h"
+#include "policy.h"
 
 namespace sfshim {
 namespace {
@@ -20,16 +21,9 @@ static_assert(std::atomic<uint64_t>::is_always_lock_free, "counters must be lock
 
 std::atomic<uint64_t>& at(Counter c) { return g_counters[static_cast<size_t>(c)]; }
 
+// A child starts with its own counts: each process reports what it did.
 void reset_counts() {
     for (auto& c : g_counters) c.store(0, std::memory_order_relaxed);
-}
-
-// A child starts with its own counts: each process reports what it did. What
-// the kernel said is still true in it.
-void reset_in_child() {
-    uint64_t enosys = at(Counter::kernel_enosys).load(std::memory_order_relaxed);
-    reset_counts();
-    at(Counter::kernel_enosys).store(enosys, std::memory_order_relaxed);
 }
 
 
@@ -74,7 +68,6 @@ size_t clamp_len(int n, size_t size) {
 }  // namespace
 
 void stat_add(Counter c, uint64_t n) { at(c).fetch_add(n, std::memory_order_relaxed); }
-void stat_set(Counter c, uint64_t v) { at(c).store(v, std::memory_order_relaxed); }
 
 sfshim_stats stats_snapshot() {
     auto get = [](Counter c) { return at(c).load(std::memory_order_relaxed); };
@@ -92,13 +85,13 @@ sfshim_stats stats_snapshot() {
     s.mmap_fallbacks = get(Counter::mmap_fallbacks);
     s.errors = get(Counter::errors);
     s.retries = get(Counter::retries);
-    s.kernel_enosys = get(Counter::kernel_enosys);
+    s.kernel_enosys = kernel_answered_enosys() ? 1 : 0;  // the policy's own flag, not a copy
     return s;
 }
 
-void stats_reset() { reset_in_child(); }
+void stats_reset() { reset_counts(); }
 
-void stats_init() { pthread_atfork(nullptr, nullptr, reset_in_child); }
+void stats_init() { pthread_atfork(nullptr, nullptr, reset_counts); }
 
 namespace {
 // "512 B", "3.5 KiB", "460.5 MiB": bytes at a glance.

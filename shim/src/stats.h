@@ -23,12 +23,10 @@ enum class Counter {
     mmap_fallbacks,
     errors,
     retries,
-    kernel_enosys,
     count_  // number of counters
 };
 
 void stat_add(Counter c, uint64_t n = 1);
-void stat_set(Counter c, uint64_t v);
 sfshim_stats stats_snapshot();
 void stats_reset();
 // Called once, on first use: a forked child then counts from zero.
