@@ -3,6 +3,7 @@
 // at the current count) calls give the kernel's results; and the process's
 // memory and mappings stay flat over a long run in each engine, including
 // threads that come and go (their read/write buffers are returned).
+#include <malloc.h>
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
@@ -187,6 +188,10 @@ void churn(Via via, int in, int null_fd, int sock, int peer, int pipe_w, int pip
 
 std::string leak_run(Via via)
 {
+    // One malloc arena: glibc otherwise adds arenas (mappings) as threads
+    // happen to contend, a count that moves from run to run and would hide,
+    // or fake, a leaked mapping per thread.
+    mallopt(M_ARENA_MAX, 1);
     if (!install_filter(via))
         return "seccomp";
     const int calls = static_cast<int>(env_u64("SFSHIM_FAULT_LEAK_CALLS", 20000));
