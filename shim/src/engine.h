@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "buffer.h"
 #include "validate.h"
 
 namespace sfshim {
@@ -30,7 +31,7 @@ using Engine = EngineResult (*)(const Plan& plan, int64_t pos, size_t len, size_
 // mmap-writev: read-only windows of the input written straight from the mapping.
 EngineResult engine_mmap(const Plan& plan, int64_t pos, size_t len, size_t moved_before);
 
-// Chunked pread/write through a per-thread buffer.
+// Chunked pread/write through a pooled buffer (buffer.h).
 EngineResult engine_rw(const Plan& plan, int64_t pos, size_t len, size_t moved_before);
 
 // A socket input into a pipe: peek, write, then consume what was written.
@@ -39,16 +40,7 @@ EngineResult engine_socket_to_pipe(const Plan& plan, int64_t pos, size_t len, si
 // Tunables, chosen by the benchmark (see README).
 constexpr size_t kMmapWindow = 1u << 20;      // bytes mapped at a time
 constexpr size_t kMmapWriteChunk = 64u << 10; // bytes written per writev (the kernel's splice chunk)
-constexpr size_t kRwBufferSize = 128u << 10;  // per-thread read/write buffer
 constexpr size_t kMmapCutover = 1u << 20;     // smaller transfers use read/write
 
-// The calling thread's read/write buffer, allocated on first use and freed at
-// thread exit. Never fails: a small static-duration-free stack fallback is
-// the caller's business when size is 0.
-struct Buffer {
-    char* data;
-    size_t size;
-};
-Buffer thread_buffer();
 
 }  // namespace sfshim

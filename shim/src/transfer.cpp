@@ -118,21 +118,21 @@ bool send_small(const Call& call, sfshim_mode mode, Plan* plan, Outcome* outcome
         return false;
     struct stat st;
     if (fstat(call.in_fd, &st) != 0 || !S_ISREG(st.st_mode) || call.offset >= st.st_size) return false;
-    Buffer buf = thread_buffer();
-    if (buf.size == 0) return false;
+    BufferLease buf;
+    if (buf.size() < call.count) return false;
 
     size_t want = min_of(call.count, static_cast<size_t>(st.st_size - call.offset));
-    ssize_t r = pread(call.in_fd, buf.data, want, call.offset);  // EBADF, EISDIR...: the full checks say which
+    ssize_t r = pread(call.in_fd, buf.data(), want, call.offset);  // EBADF, EISDIR...: the full checks say which
     if (r <= 0) return false;
     // send() refuses anything but a socket with ENOTSOCK before doing anything.
-    ssize_t w = send(call.out_fd, buf.data, static_cast<size_t>(r), 0);
+    ssize_t w = send(call.out_fd, buf.data(), static_cast<size_t>(r), 0);
     if (w < 0 && errno == ENOTSOCK) {
         t_last_non_socket = call.out_fd;
         return false;
     }
     if (t_last_non_socket == call.out_fd) t_last_non_socket = -1;
     if (w > 0 && w < r && !(out_flags & O_NONBLOCK))
-        w += static_cast<ssize_t>(finish_short_send(call.out_fd, buf.data, static_cast<size_t>(w), static_cast<size_t>(r)));
+        w += static_cast<ssize_t>(finish_short_send(call.out_fd, buf.data(), static_cast<size_t>(w), static_cast<size_t>(r)));
 
     plan->out_fd = call.out_fd;
     plan->in_fd = call.in_fd;
