@@ -6,6 +6,7 @@
 
 #include <atomic>
 
+#include "config.h"
 #include "platform/platform.h"
 
 namespace sfshim {
@@ -23,7 +24,7 @@ bool g_thread_key_ok = false;
 pthread_once_t g_thread_once = PTHREAD_ONCE_INIT;
 thread_local bool t_thread_buffer_busy = false;
 
-void free_thread_buffer(void* p) { platform::unmap_anonymous(p, kRwBufferSize); }
+void free_thread_buffer(void* p) { platform::unmap_anonymous(p, config().tuning.rw_buffer); }
 void create_thread_key() { g_thread_key_ok = pthread_key_create(&g_thread_key, free_thread_buffer) == 0; }
 
 char* thread_buffer() {
@@ -31,10 +32,10 @@ char* thread_buffer() {
     if (!g_thread_key_ok) return nullptr;
     void* p = pthread_getspecific(g_thread_key);
     if (p == nullptr) {
-        p = platform::map_anonymous(kRwBufferSize);
+        p = platform::map_anonymous(config().tuning.rw_buffer);
         if (p == nullptr) return nullptr;
         if (pthread_setspecific(g_thread_key, p) != 0) {
-            platform::unmap_anonymous(p, kRwBufferSize);
+            platform::unmap_anonymous(p, config().tuning.rw_buffer);
             return nullptr;
         }
     }
@@ -51,19 +52,20 @@ int first_slot() {
 }  // namespace
 
 BufferLease::BufferLease() : data_(stack_), size_(sizeof stack_), source_(kStack) {
+    size_t size = config().tuning.rw_buffer;
     int start = first_slot();
     for (int i = 0; i < kBufferPoolSlots; ++i) {
         int s = (start + i) % kBufferPoolSlots;
         Slot& slot = g_pool[s];
         if (slot.busy.load(std::memory_order_relaxed) || slot.busy.exchange(true, std::memory_order_acquire))
             continue;
-        if (slot.data == nullptr) slot.data = static_cast<char*>(platform::map_anonymous(kRwBufferSize));
+        if (slot.data == nullptr) slot.data = static_cast<char*>(platform::map_anonymous(size));
         if (slot.data == nullptr) {  // no memory now: another slot will not have any either
             slot.busy.store(false, std::memory_order_release);
             break;
         }
         data_ = slot.data;
-        size_ = kRwBufferSize;
+        size_ = size;
         source_ = s;
         return;
     }
@@ -71,7 +73,7 @@ BufferLease::BufferLease() : data_(stack_), size_(sizeof stack_), source_(kStack
     if (char* p = thread_buffer()) {
         t_thread_buffer_busy = true;
         data_ = p;
-        size_ = kRwBufferSize;
+        size_ = size;
         source_ = kThreadBuffer;
     }
 }

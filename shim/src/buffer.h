@@ -16,8 +16,7 @@
 
 namespace sfshim {
 
-// One pool slot's size, and the largest a lease hands out.
-constexpr size_t kRwBufferSize = 128u << 10;
+// A pool slot's size, and the thread buffer's, is Tuning::rw_buffer.
 constexpr int kBufferPoolSlots = 16;
 constexpr size_t kStackBufferSize = 4096;
 

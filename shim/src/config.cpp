@@ -116,7 +116,85 @@ bool expand_stats_path(const char* pattern, long pid, char* out, size_t out_size
     return true;
 }
 
-Config config_from_env(const char* mode, const char* log, const char* stats,
+namespace {
+
+// "64K", "1M", "4096": bytes, or false.
+bool parse_size(const char* s, size_t n, size_t* out) {
+    if (n == 0) return false;
+    uint64_t v = 0;
+    size_t i = 0;
+    for (; i < n && s[i] >= '0' && s[i] <= '9'; ++i) {
+        if (v > (UINT64_MAX - 9) / 10) return false;
+        v = v * 10 + static_cast<uint64_t>(s[i] - '0');
+    }
+    if (i == 0) return false;
+    unsigned shift = 0;
+    if (i < n) {
+        char u = s[i++];
+        shift = u == 'k' || u == 'K' ? 10 : u == 'm' || u == 'M' ? 20 : u == 'g' || u == 'G' ? 30 : 99;
+        if (shift == 99) return false;
+    }
+    if (i != n || v > (SIZE_MAX >> shift)) return false;
+    *out = static_cast<size_t>(v << shift);
+    return true;
+}
+
+bool token_is(const char* s, size_t n, const char* word) { return strlen(word) == n && strncasecmp(s, word, n) == 0; }
+
+bool page_multiple_in(size_t v, size_t lo, size_t hi) { return v % 4096 == 0 && v >= lo && v <= hi; }
+
+}  // namespace
+
+bool parse_tuning(const char* text, Tuning* t, char* why, size_t why_size) {
+    const char* p = text;
+    while (*p != '\0') {
+        const char* end = strchr(p, ',');
+        size_t len = end ? static_cast<size_t>(end - p) : strlen(p);
+        const char* eq = static_cast<const char*>(memchr(p, '=', len));
+        if (len > 0) {
+            size_t klen = eq ? static_cast<size_t>(eq - p) : len;
+            const char* v = eq ? eq + 1 : p + len;
+            size_t vlen = len - klen - (eq ? 1 : 0);
+            size_t size = 0;
+            bool ok = eq != nullptr;
+            if (!ok) {
+            } else if (token_is(p, klen, "rw_buffer")) {
+                ok = parse_size(v, vlen, &size) && page_multiple_in(size, 4096, 64u << 20);
+                if (ok) t->rw_buffer = size;
+            } else if (token_is(p, klen, "mmap_window")) {
+                ok = parse_size(v, vlen, &size) && page_multiple_in(size, 4096, 1u << 30);
+                if (ok) t->mmap_window = size;
+            } else if (token_is(p, klen, "mmap_write")) {
+                ok = parse_size(v, vlen, &size) && page_multiple_in(size, 4096, 1u << 30);
+                if (ok) t->mmap_write = size;
+            } else if (token_is(p, klen, "mmap_populate")) {
+                ok = vlen == 1 && (*v == '0' || *v == '1');
+                if (ok) t->mmap_populate = *v == '1';
+            } else if (token_is(p, klen, "mmap_advice")) {
+                ok = true;
+                if (token_is(v, vlen, "none")) t->mmap_advice = MmapAdvice::none;
+                else if (token_is(v, vlen, "sequential")) t->mmap_advice = MmapAdvice::sequential;
+                else if (token_is(v, vlen, "willneed")) t->mmap_advice = MmapAdvice::willneed;
+                else ok = false;
+            } else if (token_is(p, klen, "mmap_min_file") || token_is(p, klen, "mmap_min_socket")) {
+                size_t* dst = token_is(p, klen, "mmap_min_file") ? &t->mmap_min_file : &t->mmap_min_socket;
+                ok = token_is(v, vlen, "off") ? (size = SIZE_MAX, true) : parse_size(v, vlen, &size);
+                if (ok) *dst = size;
+            } else {
+                ok = false;
+            }
+            if (!ok) {
+                snprintf(why, why_size, "SFSHIM_TUNE: '%.*s' is not a known key=value", static_cast<int>(min_of<size_t>(len, 80)), p);
+                return false;
+            }
+        }
+        p += len;
+        if (*p == ',') ++p;
+    }
+    return true;
+}
+
+Config config_from_env(const char* mode, const char* log, const char* stats, const char* tune,
                        void (*complain)(const char* line)) {
     Config c;
     char line[600];
@@ -136,6 +214,17 @@ Config config_from_env(const char* mode, const char* log, const char* stats,
         complain(line);
         c.stats = StatsTarget::none;
     }
+    if (tune != nullptr) {
+        Tuning t;
+        if (parse_tuning(tune, &t, line, sizeof line) && t.mmap_write <= t.mmap_window) {
+            c.tuning = t;
+        } else {
+            if (t.mmap_write > t.mmap_window) snprintf(line, sizeof line, "SFSHIM_TUNE: mmap_write is larger than mmap_window");
+            size_t n = strlen(line);
+            snprintf(line + n, sizeof line - n, "; using the defaults");
+            complain(line);
+        }
+    }
     return c;
 }
 
@@ -147,7 +236,7 @@ __attribute__((constructor)) static void read_environment_at_load() { config(); 
 const Config& config() {
     pthread_once(&g_config_once, [] {
         g_config = config_from_env(getenv("SFSHIM_MODE"), getenv("SFSHIM_LOG"),
-                                   getenv("SFSHIM_STATS"), complain_to_stderr);
+                                   getenv("SFSHIM_STATS"), getenv("SFSHIM_TUNE"), complain_to_stderr);
     });
     return g_config;
 }

@@ -2,6 +2,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #pragma once
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "sfshim/sfshim.h"
 
 namespace sfshim {
@@ -10,11 +13,30 @@ enum class LogLevel { off = 0, error = 1, warn = 2, info = 3, debug = 4 };
 
 enum class StatsTarget { none, stderr_text, file_json };
 
+// The engines' sizes and switches (SFSHIM_TUNE="key=value,..."), for
+// benchmark sweeps; the defaults are what the benchmark chose (README).
+enum class MmapAdvice { none, sequential, willneed };
+struct Tuning {
+    size_t rw_buffer = 128u << 10;      // read/write copy buffer (each pool slot)
+    size_t mmap_window = 1u << 20;      // bytes mapped at a time
+    size_t mmap_write = 64u << 10;      // bytes per writev from the mapping
+    bool mmap_populate = true;          // prefault the window (MAP_POPULATE)
+    MmapAdvice mmap_advice = MmapAdvice::none;
+    size_t mmap_min_file = 1u << 20;    // file->file: mmap-writev from this count on
+    size_t mmap_min_socket = SIZE_MAX;  // into sockets: from this count on (never)
+};
+
+// Parses "key=value,..." into *t (sizes take K, M, G suffixes; "off" is
+// never for the mmap_min_* keys). On a bad key or value, writes a line to
+// `why` and returns false; *t keeps what parsed before it.
+bool parse_tuning(const char* text, Tuning* t, char* why, size_t why_size);
+
 struct Config {
     sfshim_mode mode = SFSHIM_MODE_AUTO;
     LogLevel log_level = LogLevel::off;
     StatsTarget stats = StatsTarget::none;
     char stats_path[512] = {};  // with "%p" still in it
+    Tuning tuning;
 };
 
 // Pure parsers (unit-tested). Each returns false on a value it does not know.
@@ -27,9 +49,9 @@ const char* mode_name(sfshim_mode mode);
 // Expands "%p" to pid and "%%" to "%"; false if it does not fit.
 bool expand_stats_path(const char* pattern, long pid, char* out, size_t out_size);
 
-// Builds a Config from the three variable values (any may be null). Bad values
+// Builds a Config from the variables' values (any may be null). Bad values
 // leave the default and are reported through `complain` (one line each).
-Config config_from_env(const char* mode, const char* log, const char* stats,
+Config config_from_env(const char* mode, const char* log, const char* stats, const char* tune,
                        void (*complain)(const char* line));
 
 // The process's configuration: read from the environment on first use.

@@ -37,10 +37,7 @@ EngineResult engine_rw(const Plan& plan, int64_t pos, size_t len, size_t moved_b
 // A socket input into a pipe: peek, write, then consume what was written.
 EngineResult engine_socket_to_pipe(const Plan& plan, int64_t pos, size_t len, size_t moved_before);
 
-// Tunables, chosen by the benchmark (see README).
-constexpr size_t kMmapWindow = 1u << 20;      // bytes mapped at a time
-constexpr size_t kMmapWriteChunk = 64u << 10; // bytes written per writev (the kernel's splice chunk)
-constexpr size_t kMmapCutover = 1u << 20;     // smaller transfers use read/write
+// Their sizes and switches: Tuning in config.h.
 
 
 }  // namespace sfshim

@@ -13,6 +13,7 @@
 #include <sys/uio.h>
 
 #include "common.h"
+#include "config.h"
 #include "engine.h"
 #include "output.h"
 #include "platform/platform.h"
@@ -29,6 +30,7 @@ int64_t current_size(int fd) {
 }  // namespace
 
 EngineResult engine_mmap(const Plan& plan, int64_t pos, size_t len, size_t moved_before) {
+    const Tuning& t = config().tuning;
     EngineResult res;
     int64_t size = plan.in_size;
     size_t done = 0;
@@ -46,19 +48,21 @@ EngineResult engine_mmap(const Plan& plan, int64_t pos, size_t len, size_t moved
         int64_t base = at & ~static_cast<int64_t>(kPageSize - 1);
         size_t skip = static_cast<size_t>(at - base);
         size_t n = min_of(len - done, static_cast<size_t>(size - at));
-        n = min_of(n, kMmapWindow - skip);
+        n = min_of(n, t.mmap_window - skip);
         size_t map_len = skip + n;
-        void* map = mmap(nullptr, map_len, PROT_READ, MAP_SHARED | platform::map_prefault_flag(),
+        void* map = mmap(nullptr, map_len, PROT_READ, MAP_SHARED | (t.mmap_populate ? platform::map_prefault_flag() : 0),
                          plan.in_fd, static_cast<off_t>(base));
         if (map == MAP_FAILED) {
             res.cannot_map = true;
             break;
         }
+        if (t.mmap_advice != MmapAdvice::none)
+            posix_madvise(map, map_len, t.mmap_advice == MmapAdvice::sequential ? POSIX_MADV_SEQUENTIAL : POSIX_MADV_WILLNEED);
         // The window, a pipe's worth at a time.
         size_t sent = 0;
         ssize_t w = 0;
         while (sent < n) {
-            size_t piece = min_of(n - sent, kMmapWriteChunk);
+            size_t piece = min_of(n - sent, t.mmap_write);
             struct iovec iov = {static_cast<char*>(map) + skip + sent, piece};
             w = write_output(plan, &iov, 1, piece, moved_before + done + sent);
             if (w <= 0) break;

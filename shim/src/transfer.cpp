@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "config.h"
 #include "engine.h"
 #include "output.h"
 #include "platform/platform.h"
@@ -98,18 +99,21 @@ EngineUsed choose_engine(const Plan& plan, sfshim_mode mode) {
     // Performance) it is faster into TCP than mmap-writev, whose writes go out
     // a pipe's worth (64 KiB) at a time, and uses less CPU; a pipe takes one
     // fill of at most its room per call, less than a mapping costs.
-    if (plan.out == OutKind::socket || plan.out == OutKind::pipe) return EngineUsed::rw;
-    return plan.count >= kMmapCutover ? EngineUsed::mmap : EngineUsed::rw;
+    const Tuning& t = config().tuning;
+    if (plan.out == OutKind::pipe) return EngineUsed::rw;
+    if (plan.out == OutKind::socket) return plan.count >= t.mmap_min_socket ? EngineUsed::mmap : EngineUsed::rw;
+    return plan.count >= t.mmap_min_file ? EngineUsed::mmap : EngineUsed::rw;
 }
 
 bool send_small(const Call& call, sfshim_mode mode, Plan* plan, Outcome* outcome) {
     if (!call.has_offset || call.count == 0 || mode == SFSHIM_MODE_MMAP) return false;
-    if (call.count >= kMmapCutover && mode != SFSHIM_MODE_RW) return false;
+    const Tuning& t = config().tuning;
+    if (call.count >= t.mmap_min_socket && mode != SFSHIM_MODE_RW) return false;
     if (check_range(call.offset, call.count) != 0 || call.offset >= platform::kSmallestFileSizeLimit)
         return false;
     if (call.limit > 0 && call.offset + static_cast<int64_t>(call.count) > call.limit) return false;
     // One datagram in the kernel too, and one buffer for us.
-    if (call.count > datagram_chunk(call.offset, call.count) || call.count > kRwBufferSize) return false;
+    if (call.count > datagram_chunk(call.offset, call.count) || call.count > t.rw_buffer) return false;
 
     if (call.out_fd == t_last_non_socket) return false;
     int out_flags = fcntl(call.out_fd, F_GETFL);

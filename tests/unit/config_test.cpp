@@ -64,7 +64,7 @@ void collect(const char* line) { g_lines.emplace_back(line); }
 
 TEST_CASE("bad environment values give one line each and the defaults", "[config]") {
     g_lines.clear();
-    Config c = config_from_env("turbo", "loud", nullptr, collect);
+    Config c = config_from_env("turbo", "loud", nullptr, nullptr, collect);
     CHECK(c.mode == SFSHIM_MODE_AUTO);
     CHECK(c.log_level == LogLevel::off);
     CHECK(c.stats == StatsTarget::none);
@@ -75,14 +75,52 @@ TEST_CASE("bad environment values give one line each and the defaults", "[config
 
 TEST_CASE("good environment values are taken without a word", "[config]") {
     g_lines.clear();
-    Config c = config_from_env("rw", "debug", "stderr", collect);
+    Config c = config_from_env("rw", "debug", "stderr", "", collect);
     CHECK(c.mode == SFSHIM_MODE_RW);
     CHECK(c.log_level == LogLevel::debug);
     CHECK(c.stats == StatsTarget::stderr_text);
     CHECK(g_lines.empty());
-    c = config_from_env(nullptr, "", nullptr, collect);
+    c = config_from_env(nullptr, "", nullptr, nullptr, collect);
     CHECK(c.mode == SFSHIM_MODE_AUTO);
     CHECK(g_lines.empty());
+}
+
+TEST_CASE("SFSHIM_TUNE sets the engines' sizes and switches, with size suffixes", "[config]") {
+    g_lines.clear();
+    Config c = config_from_env(nullptr, nullptr, nullptr,
+                               "rw_buffer=64K,mmap_window=4M,mmap_write=256k,mmap_populate=0,"
+                               "mmap_advice=sequential,mmap_min_file=off,mmap_min_socket=1M",
+                               collect);
+    CHECK(g_lines.empty());
+    CHECK(c.tuning.rw_buffer == 64u << 10);
+    CHECK(c.tuning.mmap_window == 4u << 20);
+    CHECK(c.tuning.mmap_write == 256u << 10);
+    CHECK_FALSE(c.tuning.mmap_populate);
+    CHECK(c.tuning.mmap_advice == MmapAdvice::sequential);
+    CHECK(c.tuning.mmap_min_file == SIZE_MAX);
+    CHECK(c.tuning.mmap_min_socket == 1u << 20);
+    Tuning defaults;
+    c = config_from_env(nullptr, nullptr, nullptr, "rw_buffer=1G", collect);  // one 16 MiB buffer too many
+    CHECK(c.tuning.rw_buffer == defaults.rw_buffer);
+    REQUIRE(g_lines.size() == 1);
+    CHECK(g_lines[0].find("rw_buffer=1G") != std::string::npos);
+}
+
+TEST_CASE("a bad SFSHIM_TUNE gives one line and leaves every default", "[config]") {
+    Tuning defaults;
+    for (const char* bad : {"rw_buffer=5000", "mmap_window=1X", "mmap_window", "speed=11", "mmap_populate=yes",
+                            "mmap_window=64K,mmap_write=1M", "rw_buffer=64K,mmap_advice=random",
+                            "mmap_min_file=99999999999999999999999"}) {
+        g_lines.clear();
+        Config c = config_from_env(nullptr, nullptr, nullptr, bad, collect);
+        CAPTURE(bad);
+        CHECK(g_lines.size() == 1);
+        CHECK(c.tuning.rw_buffer == defaults.rw_buffer);
+        CHECK(c.tuning.mmap_window == defaults.mmap_window);
+        CHECK(c.tuning.mmap_write == defaults.mmap_write);
+        CHECK(c.tuning.mmap_advice == defaults.mmap_advice);
+        CHECK(c.tuning.mmap_min_file == defaults.mmap_min_file);
+    }
 }
 
 TEST_CASE("the version string is the header's and the project's", "[config]") {

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "common.h"
+#include "config.h"
 #include "engine.h"
 #include "policy.h"
 #include "stats.h"
@@ -36,7 +37,7 @@ TEST_CASE("the engine follows the mode and what the input is", "[math]") {
     CHECK(choose_engine(p, SFSHIM_MODE_EMULATE) == EngineUsed::mmap);
     CHECK(choose_engine(p, SFSHIM_MODE_RW) == EngineUsed::rw);
     CHECK(choose_engine(p, SFSHIM_MODE_MMAP) == EngineUsed::mmap);
-    p.count = kMmapCutover - 1;  // small: read/write unless the mode says mmap
+    p.count = config().tuning.mmap_min_file - 1;  // small: read/write unless the mode says mmap
     CHECK(choose_engine(p, SFSHIM_MODE_EMULATE) == EngineUsed::rw);
     CHECK(choose_engine(p, SFSHIM_MODE_MMAP) == EngineUsed::mmap);
     p.count = 1 << 20;
@@ -59,8 +60,8 @@ TEST_CASE("auto mode emulates only after a refusal that moved no byte", "[policy
 }
 
 TEST_CASE("the mmap window and the read/write buffer are page multiples", "[math]") {
-    CHECK(kMmapWindow % kPageSize == 0);
-    CHECK(kRwBufferSize % kPageSize == 0);
+    CHECK(config().tuning.mmap_window % kPageSize == 0);
+    CHECK(config().tuning.rw_buffer % kPageSize == 0);
     CHECK(kMaxRwCount == 0x7ffff000u);
 }
 
