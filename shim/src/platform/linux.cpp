@@ -79,31 +79,69 @@ ssize_t native_sendfile(int out_fd, int in_fd, int64_t* offset, size_t count) {
 }
 
 namespace {
-// The calling thread's stack: [lo, hi), or state 2 when it could not be had.
+// The calling thread's stack: [lo, hi), or state 2 when it could not be had
+// (no /proc).
 thread_local uintptr_t t_stack_lo = 0;
 thread_local uintptr_t t_stack_hi = 0;
 thread_local int t_stack_state = 0;  // 0 unknown, 1 known, 2 unknown for good
 
-bool learn_stack() {
-    pthread_attr_t attr;
-    void* addr = nullptr;
-    size_t size = 0;
-    bool ok = pthread_getattr_np(pthread_self(), &attr) == 0;
-    if (ok) {
-        ok = pthread_attr_getstack(&attr, &addr, &size) == 0 && addr != nullptr && size != 0;
-        pthread_attr_destroy(&attr);
+// Hex digit value, or -1.
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+// The mapping that holds the stack pointer, from /proc/self/maps read with
+// plain system calls: no lock and no malloc, so a sendfile from a signal
+// handler that interrupted malloc, or this very function, cannot deadlock
+// (pthread_getattr_np reads the main thread's stack through stdio).
+bool learn_stack(uintptr_t sp) {
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        t_stack_state = 2;
+        return false;
     }
-    t_stack_lo = reinterpret_cast<uintptr_t>(addr);
-    t_stack_hi = t_stack_lo + size;
-    t_stack_state = ok ? 1 : 2;
-    return ok;
+    char buf[1024];
+    uintptr_t field[2] = {0, 0};
+    int which = 0;        // 0: start, 1: end, 2: rest of the line
+    bool found = false;
+    ssize_t n;
+    while (!found && (n = read(fd, buf, sizeof buf)) > 0) {
+        for (ssize_t i = 0; i < n && !found; ++i) {
+            char c = buf[i];
+            if (c == '\n') {
+                field[0] = field[1] = 0;
+                which = 0;
+            } else if (which < 2) {
+                int v = hex_value(c);
+                if (v >= 0) {
+                    field[which] = field[which] * 16 + static_cast<uintptr_t>(v);
+                } else {
+                    ++which;  // '-' after the start, ' ' after the end
+                    if (which == 2 && field[0] <= sp && sp < field[1]) found = true;
+                }
+            }
+        }
+    }
+    close(fd);
+    if (found) {
+        // A thread's descriptor sits at the top of its stack mapping (glibc,
+        // musl), above every frame: the live stack ends there. A mapping that
+        // the kernel merged with a neighbour then still ends at the stack.
+        auto self = reinterpret_cast<uintptr_t>(pthread_self());
+        t_stack_lo = field[0];
+        t_stack_hi = self > sp && self < field[1] ? self : field[1];
+    }
+    t_stack_state = found ? 1 : 2;
+    return found;
 }
 }  // namespace
 
 bool on_live_stack(const void* p, size_t size, const void* frame) {
-    if (t_stack_state == 2 || (t_stack_state == 0 && !learn_stack())) return false;
     uintptr_t at = reinterpret_cast<uintptr_t>(p);
     uintptr_t sp = reinterpret_cast<uintptr_t>(frame);
+    if (t_stack_state == 2 || (t_stack_state == 0 && !learn_stack(sp))) return false;
     // Running on this stack (not a signal stack or a coroutine's), and p is in
     // a live frame: everything from sp up to the top is mapped read-write.
     return sp >= t_stack_lo && sp < t_stack_hi && at > sp && at <= t_stack_hi - size;
