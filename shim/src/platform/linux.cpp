@@ -129,7 +129,7 @@ bool learn_stack(uintptr_t sp) {
         // A thread's descriptor sits at the top of its stack mapping (glibc,
         // musl), above every frame: the live stack ends there. A mapping that
         // the kernel merged with a neighbour then still ends at the stack.
-        auto self = reinterpret_cast<uintptr_t>(pthread_self());
+        auto self = static_cast<uintptr_t>(pthread_self());
         t_stack_lo = field[0];
         t_stack_hi = self > sp && self < field[1] ? self : field[1];
     }
