@@ -6,17 +6,33 @@
 # the differential suite compares the shim with the kernel's own 32-bit
 # `sendfile` (32-bit offset, MAX_NON_LFS) and `sendfile64`.
 #
-#   toolchain/i386.sh [BUILD_DIR]        (default: build-i386, reused)
+#   toolchain/i386.sh [--clang] [BUILD_DIR]
 #
+# gcc by default (BUILD_DIR build-i386), clang with --clang (build-i386-clang);
+# warnings are errors either way. A build directory is reused unless it was
+# configured with the other compiler.
 # SFSHIM_DIFF_ITERATIONS (default here 60) sets the randomised cases.
 # Exit status: 0 when everything built and passed.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=${1:-$root/build-i386}
+cc=gcc cxx=g++ name=build-i386
+if [ "${1:-}" = --clang ]; then
+  cc=clang cxx=clang++ name=build-i386-clang
+  shift
+fi
+build=${1:-$root/$name}
 jobs=$(nproc)
 
 "$root/toolchain/setup.sh" i386
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+cache=$build/CMakeCache.txt
+if [ -f "$cache" ]; then
+  if [ "$cxx" = clang++ ]; then
+    grep -q '^CMAKE_CXX_COMPILER:.*clang++' "$cache" || rm -rf "$build"
+  else
+    ! grep -q '^CMAKE_CXX_COMPILER:.*clang' "$cache" || rm -rf "$build"
+  fi
+fi
+CC=$cc CXX=$cxx cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSFSHIM_WERROR=ON \
   -DCMAKE_TOOLCHAIN_FILE="$root/toolchain/cmake/i386-linux-gnu.cmake"
 cmake --build "$build" -j"$jobs"
 

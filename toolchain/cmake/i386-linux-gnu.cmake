@@ -13,8 +13,11 @@ set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR i686)
 set(CMAKE_LIBRARY_ARCHITECTURE i386-linux-gnu)
 
-set(CMAKE_C_FLAGS_INIT "-m32")
-set(CMAKE_CXX_FLAGS_INIT "-m32")
+# Debian's i386 baseline, named so that no compiler's own -m32 default
+# decides: i686 has cmpxchg8b, which the lock-free 64-bit counters need (the
+# build refuses a CPU without it, shim/src/stats.cpp).
+set(CMAKE_C_FLAGS_INIT "-m32 -march=i686 -mtune=generic")
+set(CMAKE_CXX_FLAGS_INIT "-m32 -march=i686 -mtune=generic")
 set(CMAKE_EXE_LINKER_FLAGS_INIT "-m32")
 set(CMAKE_SHARED_LINKER_FLAGS_INIT "-m32")
 set(CMAKE_MODULE_LINKER_FLAGS_INIT "-m32")
