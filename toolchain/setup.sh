@@ -4,8 +4,9 @@
 #
 #   toolchain/setup.sh            build and test packages
 #   toolchain/setup.sh servers    also the web servers and tools of the integration tests
-#   toolchain/setup.sh i386       also what a -m32 build and its tests need (toolchain/i386.sh);
-#                                 adds the i386 architecture to dpkg if it is not there yet
+#   toolchain/setup.sh i386       also what a -m32 build and its tests need (toolchain/i386.sh,
+#                                 gcc and clang); adds the i386 architecture to dpkg if needed
+#   toolchain/setup.sh musl       also what the musl build needs (toolchain/musl.sh)
 #
 # Extend a group by adding a name to its list; add a group by adding a list
 # and a case below.
@@ -18,6 +19,9 @@ BENCH_PACKAGES=(python3-matplotlib)
 # i386 (the test harness and sfshim-nosendfile link it). libseccomp-dev is
 # Multi-Arch: same, so :i386 installs beside the amd64 one.
 I386_PACKAGES=(g++-multilib libseccomp-dev:i386)
+# musl-gcc, musl's headers and libc; the kernel's headers (<linux/magic.h>)
+# come from linux-libc-dev.
+MUSL_PACKAGES=(musl-tools musl-dev linux-libc-dev)
 
 die() { echo "setup.sh: $*" >&2; exit 1; }
 
@@ -27,8 +31,9 @@ for group in "$@"; do
     servers) wanted+=("${SERVERS_PACKAGES[@]}") ;;
     bench) wanted+=("${SERVERS_PACKAGES[@]}" "${BENCH_PACKAGES[@]}") ;;
     i386) wanted+=("${I386_PACKAGES[@]}"); want_i386=1 ;;
-    -h|--help) echo "usage: $0 [servers] [bench] [i386]"; exit 0 ;;
-    *) die "unknown group '$group' (known: servers, bench, i386)" ;;
+    musl) wanted+=("${MUSL_PACKAGES[@]}") ;;
+    -h|--help) echo "usage: $0 [servers] [bench] [i386] [musl]"; exit 0 ;;
+    *) die "unknown group '$group' (known: servers, bench, i386, musl)" ;;
   esac
 done
 

@@ -9,6 +9,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #if defined(__linux__)
 #include <sys/sendfile.h>
+// musl makes sendfile64 a macro for sendfile (one libc symbol); the library
+// defines both names, as glibc has both.
+#undef sendfile64
 #endif
 #include <sys/types.h>
 
