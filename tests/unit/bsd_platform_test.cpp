@@ -2,7 +2,7 @@
 // generic form, compiled and run on Linux: the paths that are plain POSIX
 // (no native call, mincore for the offset, pipe room by FIONREAD and an
 // estimate, _PC_FILESIZEBITS, MAP_ANON) and the emulation on top of them.
-// The native FreeBSD/macOS sendfile branches are not compiled here.
+// The native FreeBSD/macOS sendfile branches: bsd_native_test.cpp.
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>

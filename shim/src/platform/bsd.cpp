@@ -9,10 +9,12 @@
 //   pipe room         FIONREAD + FIONSPACE where the system has FIONSPACE,
 //                     else FIONREAD and PIPE_SIZE (16 KiB) as the capacity
 //
-// Built and unit-tested on Linux only in its generic form
-// (SFSHIM_PLATFORM_BSD_GENERIC: no native call, tests/unit/bsd_platform_test.cpp);
-// the native branches are written against the systems' manual pages and
-// have not been compiled here (no BSD or macOS headers on this machine).
+// Not built for these systems here (no BSD or macOS headers on this
+// machine). On Linux, unit tests compile it in its generic form
+// (SFSHIM_PLATFORM_BSD_GENERIC: no native call, tests/unit/bsd_platform_test.cpp)
+// and with each native branch calling a model of the system's sendfile
+// (SFSHIM_BSD_MODEL_FREEBSD, SFSHIM_BSD_MODEL_MACOS: tests/unit/bsd_sendfile_model.h,
+// written from the systems' manual pages and kernel sources).
 // SPDX-License-Identifier: BSD-2-Clause
 #include <fcntl.h>
 #include <pthread.h>
@@ -30,9 +32,9 @@
 #include <sys/filio.h>
 #endif
 
-#if defined(__FreeBSD__) || defined(__DragonFly__)
+#if defined(__FreeBSD__) || defined(__DragonFly__) || defined(SFSHIM_BSD_MODEL_FREEBSD)
 #define SFSHIM_NATIVE_FREEBSD 1
-#elif defined(__APPLE__)
+#elif defined(__APPLE__) || defined(SFSHIM_BSD_MODEL_MACOS)
 #define SFSHIM_NATIVE_MACOS 1
 #elif defined(__NetBSD__) || defined(__OpenBSD__) || defined(SFSHIM_PLATFORM_BSD_GENERIC)
 #define SFSHIM_NATIVE_NONE 1
@@ -44,6 +46,13 @@
 #define SFSHIM_HAVE_MINCORE 0  // removed from OpenBSD
 #else
 #define SFSHIM_HAVE_MINCORE 1
+#endif
+
+#if defined(SFSHIM_BSD_MODEL_FREEBSD) || defined(SFSHIM_BSD_MODEL_MACOS)
+#include "bsd_sendfile_model.h"
+#define SFSHIM_SYSTEM_SENDFILE sfshim_model_sendfile
+#else
+#define SFSHIM_SYSTEM_SENDFILE sendfile
 #endif
 
 #include "common.h"
@@ -75,19 +84,37 @@ bool native_fits(int out_fd, int in_fd, int64_t pos, size_t count) {
     return getsockopt(out_fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
 }
 
+// Neither system's sendfile sends SIGPIPE for EPIPE; Linux's does. A socket
+// that asked for none (SO_NOSIGPIPE, which Linux lacks) gets none.
+void sigpipe_as_linux(int out_fd) {
+#ifdef SO_NOSIGPIPE
+    int off = 0;
+    socklen_t len = sizeof off;
+    if (getsockopt(out_fd, SOL_SOCKET, SO_NOSIGPIPE, &off, &len) == 0 && off != 0) return;
+#else
+    (void)out_fd;
+#endif
+    raise_sigpipe();
+}
+
 // One native call: the bytes sent (maybe fewer than count: EOF, a
 // non-blocking socket, a signal), or -errno when none were.
 ssize_t native_once(int out_fd, int in_fd, int64_t pos, size_t count) {
 #if SFSHIM_NATIVE_FREEBSD
-    off_t sent = 0;
-    int r = sendfile(in_fd, out_fd, static_cast<off_t>(pos), count, nullptr, &sent, 0);
-#else  // macOS: len in, bytes sent out
+    off_t sent = 0;  // nbytes is never 0 here: 0 would mean "to EOF"
+    int r = SFSHIM_SYSTEM_SENDFILE(in_fd, out_fd, static_cast<off_t>(pos), count, nullptr, &sent, 0);
+#else  // macOS: len in, bytes sent out (also on failure)
     off_t sent = static_cast<off_t>(count);
-    int r = sendfile(in_fd, out_fd, static_cast<off_t>(pos), &sent, nullptr, 0);
+    int r = SFSHIM_SYSTEM_SENDFILE(in_fd, out_fd, static_cast<off_t>(pos), &sent, nullptr, 0);
 #endif
-    // EAGAIN and EINTR come with a partial count: Linux returns that count.
+    // EAGAIN, EINTR and EPIPE may come with a partial count: Linux returns that count.
     if (r == 0 || sent > 0) return static_cast<ssize_t>(sent);
-    return -errno;
+    int err = errno;
+    // A peer that has gone is ENOTCONN to macOS and older FreeBSD, EPIPE to
+    // Linux: EINVAL, so that `auto` emulates, whose send says EPIPE.
+    if (err == ENOTCONN) return -EINVAL;
+    if (err == EPIPE) sigpipe_as_linux(out_fd);
+    return -err;
 }
 #endif
 
