@@ -7,8 +7,8 @@
 # Build directories: $SFSHIM_SANITIZE_DIR/build-asan and build-tsan
 # (default: the repository root). Randomised parts run reduced:
 # SFSHIM_DIFF_ITERATIONS (default 200 here), SFSHIM_FUZZ_SECONDS (10).
-# SFSHIM_TSAN_TESTS: a ctest -R pattern that narrows the ThreadSanitizer pass
-# (the test command runs it on the tests with threads, forks and signals).
+# SFSHIM_TSAN_TESTS: a ctest -R pattern that narrows the ThreadSanitizer pass,
+# for a quick run by hand (the test command runs it in full).
 # Tests that cannot run under a sanitizer carry the ctest label no-asan or
 # no-tsan and are excluded by label, with the reason in the test's source:
 #   - low RLIMIT_AS (mmap refused): the sanitizers reserve terabytes of
@@ -24,7 +24,8 @@ jobs=${SFSHIM_JOBS:-2}
 targets="unit_tests sfshim_differential_tests sfshim_fault_tests sfshim_fuzz"
 export SFSHIM_DIFF_ITERATIONS=${SFSHIM_DIFF_ITERATIONS:-200}
 export SFSHIM_FUZZ_SECONDS=${SFSHIM_FUZZ_SECONDS:-10}
-# The fault suite's large files, smaller under the sanitizers' slowdown.
+# The fault suite's large files at their full 64 MiB: the truncation tests
+# cut them at 20 and 24 MiB.
 export SFSHIM_FAULT_FILE_MIB=${SFSHIM_FAULT_FILE_MIB:-64}
 status=0
 

@@ -20,6 +20,8 @@
 #include <cstring>
 #include <sstream>
 
+#include "drain.h"
+
 namespace sffault {
 
 const char *name(Kind k)
@@ -233,22 +235,6 @@ int make_kind(Kind k, bool as_output, Fx &fx)
 
 bool needs_fd(Kind k) { return k != Kind::Closed && k != Kind::MinusOne && k != Kind::Huge; }
 
-std::string drain(int fd)
-{
-    std::string s;
-    if (fd < 0)
-        return s;
-    set_nonblock(fd, true);
-    char buf[65536];
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n <= 0)
-            break;
-        s.append(buf, static_cast<size_t>(n));
-    }
-    return s;
-}
-
 std::string file_contents(int fd)
 {
     std::string p = "/proc/self/fd/" + std::to_string(fd);
@@ -388,7 +374,7 @@ Obs run_case(Via via, const Case &c, const std::function<void()> &before_call,
     case Kind::FileAppend:
     case Kind::Memfd: got = file_contents(out); break;
     case Kind::UnixStream:
-    case Kind::PipeWrite: got = drain(fx.peer); break;
+    case Kind::PipeWrite: got = sftest::drain_now(fx.peer); break;
     default: break;
     }
     o.out_hash = fnv(got);

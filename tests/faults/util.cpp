@@ -254,7 +254,13 @@ Reader::~Reader()
     join();
 }
 
-void Reader::start() { thread_ = std::thread([this] { run(); }); }
+void Reader::start()
+{
+    // The buffer belongs to the object, not to the reader thread's stack (a
+    // child forked while the reader runs has the object only).
+    buf_.assign(1 << 20, '\0');
+    thread_ = std::thread([this] { run(); });
+}
 void Reader::stop() { stop_ = true; }
 void Reader::join()
 {
@@ -269,7 +275,7 @@ void Reader::run()
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, nullptr);
     set_nonblock(fd_, true);
-    std::vector<char> buf(1 << 20);
+    std::vector<char> &buf = buf_;
     int64_t deadline = now_ms() + deadline_ms_;
     for (;;) {
         if (now_ms() > deadline) {
@@ -355,6 +361,9 @@ ChildResult run_child(const std::function<std::string()> &fn, int timeout_ms)
         res.error = std::string("killed by signal ") + strsignal(WTERMSIG(status));
     } else if (res.report.empty() || res.report[0] != 'R') {
         res.error = "no report (exit status " + std::to_string(WEXITSTATUS(status)) + ")";
+    } else if (WEXITSTATUS(status) != 0) {
+        // After a whole report: a checker's exit code (valgrind's --error-exitcode).
+        res.error = "exit status " + std::to_string(WEXITSTATUS(status)) + " after the report";
     }
     if (!res.report.empty())
         res.report.erase(0, 1);

@@ -96,6 +96,7 @@ private:
     bool timed_out_ = false;
     bool eof_ = false;
     std::string kept_;
+    std::vector<char> buf_;
     std::thread thread_;
 };
 

@@ -15,6 +15,8 @@
 #include <cstring>
 #include <sstream>
 
+#include "drain.h"
+
 using namespace sffault;
 
 namespace sffuzz {
@@ -142,19 +144,6 @@ std::string whole(int fd)
     return s;
 }
 
-std::string drain(int fd)
-{
-    std::string s;
-    char buf[65536];
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n <= 0)
-            break;
-        s.append(buf, static_cast<size_t>(n));
-    }
-    return s;
-}
-
 long long pos(int fd)
 {
     errno = 0;
@@ -273,7 +262,7 @@ std::string episode_in_child(Via via, const std::vector<Step> &steps)
             if (s.out == 0 || s.out == 6 || s.in == 0 || s.in == 7)
                 o << " out#" << fnv(whole(out[0])) << " app#" << fnv(whole(out[6])) << " A#" << fnv(whole(in[0]));
             if (s.out == 2)
-                o << " pipe#" << fnv(drain(q[0]));
+                o << " pipe#" << fnv(sftest::drain_now(q[0]));
             if (s.out == 1) {
                 // Every byte this call put into the socket, whatever it
                 // returned (a read-only offset pointer gives EFAULT after

@@ -1,6 +1,10 @@
 // Reads whatever arrives on a pipe or socket, in a thread or in place, with
-// a deadline so that no test can hang on it.
+// a deadline so that no test can hang on it; or, without waiting, what is
+// there now.
 #pragma once
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdint>
@@ -45,3 +49,25 @@ private:
 };
 
 } // namespace sfdiff
+
+namespace sftest {
+
+// What a pipe or stream socket holds right now: makes fd non-blocking, then
+// reads until EAGAIN, end of file or an error. "" for fd < 0.
+inline std::string drain_now(int fd)
+{
+    std::string s;
+    if (fd < 0)
+        return s;
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    char buf[65536];
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n <= 0)
+            break;
+        s.append(buf, static_cast<size_t>(n));
+    }
+    return s;
+}
+
+} // namespace sftest
