@@ -176,8 +176,11 @@ bool parse_tuning(const char* text, Tuning* t, char* why, size_t why_size) {
                 else if (token_is(v, vlen, "sequential")) t->mmap_advice = MmapAdvice::sequential;
                 else if (token_is(v, vlen, "willneed")) t->mmap_advice = MmapAdvice::willneed;
                 else ok = false;
-            } else if (token_is(p, klen, "mmap_min_file") || token_is(p, klen, "mmap_min_socket")) {
-                size_t* dst = token_is(p, klen, "mmap_min_file") ? &t->mmap_min_file : &t->mmap_min_socket;
+            } else if (token_is(p, klen, "mmap_min_file") || token_is(p, klen, "mmap_min_socket") ||
+                       token_is(p, klen, "mmap_min_unix")) {
+                size_t* dst = token_is(p, klen, "mmap_min_file")     ? &t->mmap_min_file
+                              : token_is(p, klen, "mmap_min_socket") ? &t->mmap_min_socket
+                                                                     : &t->mmap_min_unix;
                 ok = token_is(v, vlen, "off") ? (size = SIZE_MAX, true) : parse_size(v, vlen, &size);
                 if (ok) *dst = size;
             } else {

@@ -23,7 +23,8 @@ struct Tuning {
     bool mmap_populate = true;          // prefault the window (MAP_POPULATE)
     MmapAdvice mmap_advice = MmapAdvice::none;
     size_t mmap_min_file = 1u << 20;    // file->file: mmap-writev from this count on
-    size_t mmap_min_socket = SIZE_MAX;  // into sockets: from this count on (never)
+    size_t mmap_min_socket = SIZE_MAX;  // into other sockets (TCP): from this count on (never)
+    size_t mmap_min_unix = 4u << 20;    // into Unix stream sockets: from this count on
 };
 
 // Parses "key=value,..." into *t (sizes take K, M, G suffixes; "off" is

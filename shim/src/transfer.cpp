@@ -49,6 +49,17 @@ size_t pipe_fill_now(const Plan& p, int64_t pos, size_t ours) {
     return pipe_fill_limit(free_slots, pos, page_cache_input(p));
 }
 
+// A Unix-domain stream socket (its family by getsockname, which POSIX has).
+bool is_unix_stream(int fd) {
+    struct sockaddr_storage addr;
+    socklen_t len = sizeof addr;
+    if (getsockname(fd, reinterpret_cast<struct sockaddr*>(&addr), &len) != 0 || addr.ss_family != AF_UNIX)
+        return false;
+    int type = 0;
+    socklen_t tlen = sizeof type;
+    return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == 0 && type == SOCK_STREAM;
+}
+
 bool is_datagram(int fd) {
     int type = 0;
     socklen_t len = sizeof type;
@@ -91,17 +102,22 @@ size_t datagram_chunk(int64_t pos, size_t remaining) {
     return min_of(remaining, kInternalPipeSlots * kPageSize - static_cast<size_t>(pos) % kPageSize);
 }
 
-EngineUsed choose_engine(const Plan& plan, sfshim_mode mode) {
+EngineUsed choose_engine(const Plan& plan, sfshim_mode mode, bool unix_stream) {
     bool mappable = plan.in == InKind::regular && plan.in_size > 0;
     if (!mappable || mode == SFSHIM_MODE_RW) return EngineUsed::rw;
     if (mode == SFSHIM_MODE_MMAP) return EngineUsed::mmap;
-    // Sockets and pipes: read/write at every size. On the benchmark (README,
-    // Performance) it is faster into TCP than mmap-writev, whose writes go out
-    // a pipe's worth (64 KiB) at a time, and uses less CPU; a pipe takes one
-    // fill of at most its room per call, less than a mapping costs.
+    // The benchmark's choices (README, Performance): read/write into TCP at
+    // every size (faster than mmap-writev, whose writes go out 64 KiB at a
+    // time, and less CPU); into a Unix stream socket mmap-writev from 4 MiB
+    // (faster and less CPU there: the receiver copies from the page cache);
+    // a pipe takes one fill of at most its room per call, less than a mapping
+    // costs.
     const Tuning& t = config().tuning;
     if (plan.out == OutKind::pipe) return EngineUsed::rw;
-    if (plan.out == OutKind::socket) return plan.count >= t.mmap_min_socket ? EngineUsed::mmap : EngineUsed::rw;
+    if (plan.out == OutKind::socket) {
+        size_t from = unix_stream ? t.mmap_min_unix : t.mmap_min_socket;
+        return plan.count >= from ? EngineUsed::mmap : EngineUsed::rw;
+    }
     return plan.count >= t.mmap_min_file ? EngineUsed::mmap : EngineUsed::rw;
 }
 
@@ -197,7 +213,9 @@ Outcome transfer(const Plan& p, sfshim_mode mode) {
         return out;
     }
 
-    out.engine = choose_engine(p, mode);
+    bool unix_stream = p.out == OutKind::socket && (mode == SFSHIM_MODE_EMULATE || mode == SFSHIM_MODE_AUTO) &&
+                       p.count >= config().tuning.mmap_min_unix && is_unix_stream(p.out_fd);
+    out.engine = choose_engine(p, mode, unix_stream);
     if (p.out == OutKind::other) {
         // No splice write path: the kernel finds out after reading a chunk,
         // so an input at its end still gives 0.

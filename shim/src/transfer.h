@@ -23,13 +23,14 @@ struct Outcome {
 Outcome transfer(const Plan& plan, sfshim_mode mode);
 
 // The shortcut for what servers do on every small response: a piece of a
-// regular file, at an offset, into a socket. It makes three syscalls instead
+// regular file, at an offset, into a socket. It makes four syscalls instead
 // of seven, and hands the call to validate() + transfer() (returns false)
 // whenever anything is unusual, always before a byte is written.
 bool send_small(const Call& call, sfshim_mode mode, Plan* plan, Outcome* outcome);
 
-// Which engine a call uses; pure, unit-tested.
-EngineUsed choose_engine(const Plan& plan, sfshim_mode mode);
+// Which engine a call uses; pure, unit-tested. `unix_stream`: the output is a
+// Unix stream socket (asked only for counts that could use mmap there).
+EngineUsed choose_engine(const Plan& plan, sfshim_mode mode, bool unix_stream);
 
 // Bytes the kernel would put into a pipe with `free_slots` empty buffers,
 // reading from `pos` (page-cache input fills buffers page by page). Pure.

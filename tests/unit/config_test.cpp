@@ -89,7 +89,7 @@ TEST_CASE("SFSHIM_TUNE sets the engines' sizes and switches, with size suffixes"
     g_lines.clear();
     Config c = config_from_env(nullptr, nullptr, nullptr,
                                "rw_buffer=64K,mmap_window=4M,mmap_write=256k,mmap_populate=0,"
-                               "mmap_advice=sequential,mmap_min_file=off,mmap_min_socket=1M",
+                               "mmap_advice=sequential,mmap_min_file=off,mmap_min_socket=1M,mmap_min_unix=64M",
                                collect);
     CHECK(g_lines.empty());
     CHECK(c.tuning.rw_buffer == 64u << 10);
@@ -99,6 +99,7 @@ TEST_CASE("SFSHIM_TUNE sets the engines' sizes and switches, with size suffixes"
     CHECK(c.tuning.mmap_advice == MmapAdvice::sequential);
     CHECK(c.tuning.mmap_min_file == SIZE_MAX);
     CHECK(c.tuning.mmap_min_socket == 1u << 20);
+    CHECK(c.tuning.mmap_min_unix == 64u << 20);
     Tuning defaults;
     c = config_from_env(nullptr, nullptr, nullptr, "rw_buffer=1G", collect);  // one 16 MiB buffer too many
     CHECK(c.tuning.rw_buffer == defaults.rw_buffer);

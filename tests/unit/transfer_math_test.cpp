@@ -34,24 +34,32 @@ TEST_CASE("the engine follows the mode and what the input is", "[math]") {
     p.in = InKind::regular;
     p.in_size = 10 << 20;
     p.count = 1 << 20;
-    CHECK(choose_engine(p, SFSHIM_MODE_EMULATE) == EngineUsed::mmap);
-    CHECK(choose_engine(p, SFSHIM_MODE_RW) == EngineUsed::rw);
-    CHECK(choose_engine(p, SFSHIM_MODE_MMAP) == EngineUsed::mmap);
+    CHECK(choose_engine(p, SFSHIM_MODE_EMULATE, false) == EngineUsed::mmap);
+    CHECK(choose_engine(p, SFSHIM_MODE_RW, false) == EngineUsed::rw);
+    CHECK(choose_engine(p, SFSHIM_MODE_MMAP, false) == EngineUsed::mmap);
     p.count = config().tuning.mmap_min_file - 1;  // small: read/write unless the mode says mmap
-    CHECK(choose_engine(p, SFSHIM_MODE_EMULATE) == EngineUsed::rw);
-    CHECK(choose_engine(p, SFSHIM_MODE_MMAP) == EngineUsed::mmap);
+    CHECK(choose_engine(p, SFSHIM_MODE_EMULATE, false) == EngineUsed::rw);
+    CHECK(choose_engine(p, SFSHIM_MODE_MMAP, false) == EngineUsed::mmap);
     p.count = 1 << 20;
     p.out = OutKind::socket;  // sockets and pipes: read/write unless the mode says mmap
-    CHECK(choose_engine(p, SFSHIM_MODE_EMULATE) == EngineUsed::rw);
-    CHECK(choose_engine(p, SFSHIM_MODE_MMAP) == EngineUsed::mmap);
+    CHECK(choose_engine(p, SFSHIM_MODE_EMULATE, false) == EngineUsed::rw);
+    CHECK(choose_engine(p, SFSHIM_MODE_MMAP, false) == EngineUsed::mmap);
+    p.count = config().tuning.mmap_min_unix;  // a Unix stream socket: mmap-writev from there on
+    CHECK(choose_engine(p, SFSHIM_MODE_EMULATE, true) == EngineUsed::mmap);
+    CHECK(choose_engine(p, SFSHIM_MODE_AUTO, true) == EngineUsed::mmap);
+    CHECK(choose_engine(p, SFSHIM_MODE_RW, true) == EngineUsed::rw);
+    CHECK(choose_engine(p, SFSHIM_MODE_EMULATE, false) == EngineUsed::rw);  // TCP
+    p.count = config().tuning.mmap_min_unix - 1;
+    CHECK(choose_engine(p, SFSHIM_MODE_EMULATE, true) == EngineUsed::rw);
+    p.count = 1 << 20;
     p.out = OutKind::pipe;
-    CHECK(choose_engine(p, SFSHIM_MODE_EMULATE) == EngineUsed::rw);
+    CHECK(choose_engine(p, SFSHIM_MODE_EMULATE, false) == EngineUsed::rw);
     p.out = OutKind::regular;
     p.in_size = 0;  // /proc and sysfs files: size 0, content anyway
-    CHECK(choose_engine(p, SFSHIM_MODE_MMAP) == EngineUsed::rw);
+    CHECK(choose_engine(p, SFSHIM_MODE_MMAP, false) == EngineUsed::rw);
     p.in = InKind::block;
     p.in_size = 1 << 20;
-    CHECK(choose_engine(p, SFSHIM_MODE_MMAP) == EngineUsed::rw);
+    CHECK(choose_engine(p, SFSHIM_MODE_MMAP, false) == EngineUsed::rw);
 }
 
 TEST_CASE("auto mode emulates only after a refusal that moved no byte", "[policy]") {
