@@ -289,7 +289,7 @@ done
 	echo "| configuration | peak RSS sampled (MiB) | sum of VmHWM at the end (MiB) |"
 	echo "|---|---:|---:|"
 	for cfg in $CONFIGS; do
-		printf '| %s | %s | %s |\n' "$cfg" "$((RSSMAX[$cfg] / 1024))" "$((HWM[$cfg] / 1024))"
+		awk -v c="$cfg" -v r="${RSSMAX[$cfg]}" -v h="${HWM[$cfg]}" 'BEGIN { printf "| %s | %.1f | %.1f |\n", c, r / 1024, h / 1024 }'
 	done
 	echo
 	echo "Requests/s is wrk's; MB/s is requests/s × the file size. Every file was fetched once with curl and"
