@@ -141,55 +141,61 @@ bool parse_size(const char* s, size_t n, size_t* out) {
 
 bool token_is(const char* s, size_t n, const char* word) { return strlen(word) == n && strncasecmp(s, word, n) == 0; }
 
-bool page_multiple_in(size_t v, size_t lo, size_t hi) { return v % 4096 == 0 && v >= lo && v <= hi; }
+// The size keys: bounds, and whether "off" (never) is a value.
+struct SizeKey {
+    const char* name;
+    size_t Tuning::*field;
+    size_t lo, hi;
+    bool off_allowed;
+};
+constexpr SizeKey kSizeKeys[] = {
+    {"rw_buffer", &Tuning::rw_buffer, 4096, 64u << 20, false},
+    {"mmap_window", &Tuning::mmap_window, 4096, 1u << 30, false},
+    {"mmap_write", &Tuning::mmap_write, 4096, 1u << 30, false},
+    {"mmap_min_file", &Tuning::mmap_min_file, 0, SIZE_MAX, true},
+    {"mmap_min_socket", &Tuning::mmap_min_socket, 0, SIZE_MAX, true},
+    {"mmap_min_unix", &Tuning::mmap_min_unix, 0, SIZE_MAX, true},
+};
+
+// One key=value into *t; false for an unknown key or a bad value.
+bool set_tuning_key(Tuning* t, const char* k, size_t klen, const char* v, size_t vlen) {
+    for (const SizeKey& key : kSizeKeys) {
+        if (!token_is(k, klen, key.name)) continue;
+        size_t size = 0;
+        if (key.off_allowed && token_is(v, vlen, "off"))
+            size = SIZE_MAX;
+        else if (!parse_size(v, vlen, &size) || size < key.lo || size > key.hi || (key.lo > 0 && size % 4096 != 0))
+            return false;
+        t->*key.field = size;
+        return true;
+    }
+    if (token_is(k, klen, "mmap_populate")) {
+        if (vlen != 1 || (*v != '0' && *v != '1')) return false;
+        t->mmap_populate = *v == '1';
+        return true;
+    }
+    if (token_is(k, klen, "mmap_advice")) {
+        if (token_is(v, vlen, "none")) t->mmap_advice = MmapAdvice::none;
+        else if (token_is(v, vlen, "sequential")) t->mmap_advice = MmapAdvice::sequential;
+        else if (token_is(v, vlen, "willneed")) t->mmap_advice = MmapAdvice::willneed;
+        else return false;
+        return true;
+    }
+    return false;
+}
 
 }  // namespace
 
 bool parse_tuning(const char* text, Tuning* t, char* why, size_t why_size) {
-    const char* p = text;
-    while (*p != '\0') {
+    for (const char* p = text; *p != '\0';) {
         const char* end = strchr(p, ',');
         size_t len = end ? static_cast<size_t>(end - p) : strlen(p);
         const char* eq = static_cast<const char*>(memchr(p, '=', len));
-        if (len > 0) {
-            size_t klen = eq ? static_cast<size_t>(eq - p) : len;
-            const char* v = eq ? eq + 1 : p + len;
-            size_t vlen = len - klen - (eq ? 1 : 0);
-            size_t size = 0;
-            bool ok = eq != nullptr;
-            if (!ok) {
-            } else if (token_is(p, klen, "rw_buffer")) {
-                ok = parse_size(v, vlen, &size) && page_multiple_in(size, 4096, 64u << 20);
-                if (ok) t->rw_buffer = size;
-            } else if (token_is(p, klen, "mmap_window")) {
-                ok = parse_size(v, vlen, &size) && page_multiple_in(size, 4096, 1u << 30);
-                if (ok) t->mmap_window = size;
-            } else if (token_is(p, klen, "mmap_write")) {
-                ok = parse_size(v, vlen, &size) && page_multiple_in(size, 4096, 1u << 30);
-                if (ok) t->mmap_write = size;
-            } else if (token_is(p, klen, "mmap_populate")) {
-                ok = vlen == 1 && (*v == '0' || *v == '1');
-                if (ok) t->mmap_populate = *v == '1';
-            } else if (token_is(p, klen, "mmap_advice")) {
-                ok = true;
-                if (token_is(v, vlen, "none")) t->mmap_advice = MmapAdvice::none;
-                else if (token_is(v, vlen, "sequential")) t->mmap_advice = MmapAdvice::sequential;
-                else if (token_is(v, vlen, "willneed")) t->mmap_advice = MmapAdvice::willneed;
-                else ok = false;
-            } else if (token_is(p, klen, "mmap_min_file") || token_is(p, klen, "mmap_min_socket") ||
-                       token_is(p, klen, "mmap_min_unix")) {
-                size_t* dst = token_is(p, klen, "mmap_min_file")     ? &t->mmap_min_file
-                              : token_is(p, klen, "mmap_min_socket") ? &t->mmap_min_socket
-                                                                     : &t->mmap_min_unix;
-                ok = token_is(v, vlen, "off") ? (size = SIZE_MAX, true) : parse_size(v, vlen, &size);
-                if (ok) *dst = size;
-            } else {
-                ok = false;
-            }
-            if (!ok) {
-                snprintf(why, why_size, "SFSHIM_TUNE: '%.*s' is not a known key=value", static_cast<int>(min_of<size_t>(len, 80)), p);
-                return false;
-            }
+        if (len > 0 && (eq == nullptr || !set_tuning_key(t, p, static_cast<size_t>(eq - p), eq + 1,
+                                                         len - static_cast<size_t>(eq - p) - 1))) {
+            snprintf(why, why_size, "SFSHIM_TUNE: '%.*s' is not a known key=value",
+                     static_cast<int>(min_of<size_t>(len, 80)), p);
+            return false;
         }
         p += len;
         if (*p == ',') ++p;

@@ -49,22 +49,18 @@ size_t pipe_fill_now(const Plan& p, int64_t pos, size_t ours) {
     return pipe_fill_limit(free_slots, pos, page_cache_input(p));
 }
 
-// A Unix-domain stream socket (its family by getsockname, which POSIX has).
-bool is_unix_stream(int fd) {
-    struct sockaddr_storage addr;
-    socklen_t len = sizeof addr;
-    if (getsockname(fd, reinterpret_cast<struct sockaddr*>(&addr), &len) != 0 || addr.ss_family != AF_UNIX)
-        return false;
-    int type = 0;
-    socklen_t tlen = sizeof type;
-    return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == 0 && type == SOCK_STREAM;
-}
-
-bool is_datagram(int fd) {
+// The socket's SO_TYPE, or -1.
+int socket_type(int fd) {
     int type = 0;
     socklen_t len = sizeof type;
-    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0) return false;
-    return type != SOCK_STREAM;
+    return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 ? type : -1;
+}
+
+// A Unix-domain socket (its family by getsockname, which POSIX has).
+bool is_unix(int fd) {
+    struct sockaddr_storage addr;
+    socklen_t len = sizeof addr;
+    return getsockname(fd, reinterpret_cast<struct sockaddr*>(&addr), &len) == 0 && addr.ss_family == AF_UNIX;
 }
 
 // Does the input have a read path the kernel can splice from?
@@ -213,8 +209,11 @@ Outcome transfer(const Plan& p, sfshim_mode mode) {
         return out;
     }
 
+    // The socket's type is asked once, and only where a choice depends on it.
+    int sock_type = -2;
+    auto type = [&] { return sock_type != -2 ? sock_type : (sock_type = socket_type(p.out_fd)); };
     bool unix_stream = p.out == OutKind::socket && (mode == SFSHIM_MODE_EMULATE || mode == SFSHIM_MODE_AUTO) &&
-                       p.count >= config().tuning.mmap_min_unix && is_unix_stream(p.out_fd);
+                       p.count >= config().tuning.mmap_min_unix && type() == SOCK_STREAM && is_unix(p.out_fd);
     out.engine = choose_engine(p, mode, unix_stream);
     if (p.out == OutKind::other) {
         // No splice write path: the kernel finds out after reading a chunk,
@@ -225,7 +224,8 @@ Outcome transfer(const Plan& p, sfshim_mode mode) {
         return out;
     }
 
-    bool datagram = p.out == OutKind::socket && want > datagram_chunk(p.pos, want) && is_datagram(p.out_fd);
+    bool datagram = p.out == OutKind::socket && want > datagram_chunk(p.pos, want) && type() >= 0 &&
+                    type() != SOCK_STREAM;
     size_t done = 0;
     while (done < want) {
         int64_t pos = p.pos + static_cast<int64_t>(done);
