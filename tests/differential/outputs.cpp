@@ -25,7 +25,7 @@ struct Shape {
     uint64_t count;
 };
 
-const Shape kShapes[] = {
+const std::vector<Shape> kShapes = {
     {0, -1, 0, 100},
     {1, 0, 0, 1},
     {4095, -1, 1, 10000},
@@ -37,10 +37,18 @@ const Shape kShapes[] = {
     {(1 << 20) + 3, -1, 12345, 1 << 21},
 };
 
-void every_source_and_shape(const Spec &base)
+// Past the count from which auto and emulate send into a Unix stream socket
+// with mmap-writev (SFSHIM_TUNE's mmap_min_unix, 4 MiB): just at it, and
+// beyond it from a position inside a page.
+const std::vector<Shape> kPastUnixCutover = {
+    {(4 << 20) + 5, 3, 0, 4 << 20},
+    {(6 << 20) + 100, -1, 4097, 6 << 20},
+};
+
+void every_source_and_shape(const Spec &base, const std::vector<Shape> &shapes = kShapes)
 {
     for (const Source &src : kSources) {
-        for (const Shape &sh : kShapes) {
+        for (const Shape &sh : shapes) {
             Spec s = base;
             s.input(src.in).on(src.fs).size(sh.size).position(sh.position).bytes(sh.count);
             if (sh.offset >= 0)
@@ -52,6 +60,12 @@ void every_source_and_shape(const Spec &base)
 }
 
 } // namespace
+
+TEST_CASE("unix stream sockets past the mmap cut-over receive what the kernel sends", "[outputs]")
+{
+    every_source_and_shape(Spec().output(Out::UnixStream), kPastUnixCutover);
+    every_source_and_shape(Spec().output(Out::UnixStream).nonblocking().small_bufs(), kPastUnixCutover);
+}
 
 TEST_CASE("a blocking tcp socket receives what the kernel sends", "[outputs]")
 {

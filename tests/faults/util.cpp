@@ -348,14 +348,9 @@ ChildResult run_child(const std::function<std::string()> &fn, int timeout_ms)
         _exit(sftest::write_all(p[1], "R" + r) ? 0 : 3);
     }
     close(p[1]);
-    bool timed_out = sftest::read_until_eof(p[0], timeout_ms, &res.report);
-    close(p[0]);
-    if (timed_out)
-        kill(pid, SIGKILL);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (timed_out) {
+    sftest::ChildEnd end = sftest::collect_child(pid, p[0], timeout_ms, &res.report);
+    int status = end.status;
+    if (end.timed_out) {
         res.error = "timed out after " + std::to_string(timeout_ms) + " ms";
     } else if (WIFSIGNALED(status)) {
         res.error = std::string("killed by signal ") + strsignal(WTERMSIG(status));
@@ -389,16 +384,6 @@ long mapping_count()
     while (std::getline(f, line))
         ++n;
     return n;
-}
-
-uint64_t env_u64(const char *name, uint64_t fallback)
-{
-    const char *v = std::getenv(name);
-    if (!v || !*v)
-        return fallback;
-    char *end = nullptr;
-    unsigned long long x = std::strtoull(v, &end, 0);
-    return (end && *end == '\0') ? x : fallback;
 }
 
 } // namespace sffault

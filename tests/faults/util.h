@@ -16,6 +16,8 @@
 
 #include <sfshim/sfshim.h>
 
+#include "io.h"
+
 namespace sffault {
 
 enum class Via {
@@ -113,6 +115,6 @@ ChildResult run_child(const std::function<std::string()> &fn, int timeout_ms = 6
 long status_kb(const char *field);
 long mapping_count();
 
-uint64_t env_u64(const char *name, uint64_t fallback);
+using sftest::env_u64;
 
 } // namespace sffault

@@ -302,14 +302,9 @@ Observation run_in_child(const Spec &spec, Caller caller, int timeout_ms)
     close(p[1]);
 
     std::string report;
-    bool timed_out = sftest::read_until_eof(p[0], timeout_ms, &report);
-    close(p[0]);
-    if (timed_out)
-        kill(pid, SIGKILL);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (timed_out) {
+    sftest::ChildEnd end = sftest::collect_child(pid, p[0], timeout_ms, &report);
+    int status = end.status;
+    if (end.timed_out) {
         o.harness_error = "timed out after " + std::to_string(timeout_ms) + " ms (the call hung?)";
         return o;
     }
@@ -322,6 +317,8 @@ Observation run_in_child(const Spec &spec, Caller caller, int timeout_ms)
         broken.harness_error = "unreadable report (exit status " + std::to_string(WEXITSTATUS(status)) + ")";
         return broken;
     }
+    if (WEXITSTATUS(status) != 0 && o.harness_error.empty()) // after a whole report: a checker's exit code (valgrind's --error-exitcode)
+        o.harness_error = "exit status " + std::to_string(WEXITSTATUS(status)) + " after the report";
     return o;
 }
 

@@ -23,16 +23,6 @@ const std::vector<Caller> &all_shim_callers()
     return callers;
 }
 
-uint64_t env_u64(const char *name, uint64_t fallback)
-{
-    const char *v = std::getenv(name);
-    if (!v || !*v)
-        return fallback;
-    char *end = nullptr;
-    unsigned long long x = std::strtoull(v, &end, 0);
-    return (end && *end == '\0') ? x : fallback;
-}
-
 Observation check_against_kernel(const Spec &spec)
 {
     return check_against_kernel(spec, all_shim_callers());

@@ -7,6 +7,7 @@
 
 #include "child.h"
 #include "fixture.h"
+#include "io.h"
 
 namespace sfdiff {
 
@@ -20,6 +21,6 @@ Observation check_against_kernel(const Spec &spec);
 Observation check_against_kernel(const Spec &spec, const std::vector<Caller> &callers);
 
 // Environment knobs with defaults.
-uint64_t env_u64(const char *name, uint64_t fallback);
+using sftest::env_u64;
 
 } // namespace sfdiff

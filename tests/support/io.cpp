@@ -2,7 +2,10 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace sftest {
@@ -44,6 +47,28 @@ bool read_until_eof(int fd, int timeout_ms, std::string *out)
             return false;
         out->append(buf.data(), static_cast<size_t>(n));
     }
+}
+
+ChildEnd collect_child(pid_t pid, int fd, int timeout_ms, std::string *out)
+{
+    ChildEnd end;
+    end.timed_out = read_until_eof(fd, timeout_ms, out);
+    close(fd);
+    if (end.timed_out)
+        kill(pid, SIGKILL);
+    while (waitpid(pid, &end.status, 0) < 0 && errno == EINTR) {
+    }
+    return end;
+}
+
+uint64_t env_u64(const char *name, uint64_t fallback)
+{
+    const char *v = std::getenv(name);
+    if (!v || !*v)
+        return fallback;
+    char *end = nullptr;
+    unsigned long long x = std::strtoull(v, &end, 0);
+    return (end && *end == '\0') ? x : fallback;
 }
 
 } // namespace sftest

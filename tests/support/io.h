@@ -1,7 +1,10 @@
 // Small I/O helpers shared by every test library.
 #pragma once
 
+#include <cstdint>
 #include <string>
+
+#include <sys/types.h>
 
 namespace sftest {
 
@@ -11,5 +14,18 @@ bool write_all(int fd, const std::string &s);
 // Appends what fd delivers to *out until end of file, an error, or timeout_ms;
 // true when the time ran out first.
 bool read_until_eof(int fd, int timeout_ms, std::string *out);
+
+// The end of a forked child that reports through the pipe `fd`: reads the
+// report into *out for at most timeout_ms, closes fd, kills the child if the
+// time ran out, and reaps it.
+struct ChildEnd {
+    bool timed_out = false;
+    int status = 0; // waitpid's
+};
+ChildEnd collect_child(pid_t pid, int fd, int timeout_ms, std::string *out);
+
+// An unsigned number from the environment (decimal, 0x hex or 0 octal), or
+// fallback when unset, empty or not a number.
+uint64_t env_u64(const char *name, uint64_t fallback);
 
 } // namespace sftest
