@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The tuning sweep behind the engines' defaults (README, "Defaults the
+# The tuning sweep behind the engines' defaults (docs/performance.md, "Defaults the
 # numbers chose"): sfbench once per SFSHIM_TUNE setting, the kernel's
 # sendfile measured in every run so that each figure is a ratio taken under
 # the same load. Writes a Markdown table (and the raw CSV beside it).

@@ -104,7 +104,7 @@ struct Spec {
     // A socket as input into a pipe: the kernel moves whole socket buffers
     // (skbs), whose boundaries user space cannot see; the shim moves what the
     // pipe's room takes. Counts may differ; bytes may not (a documented
-    // difference, README "Where it differs").
+    // difference, docs/differences.md).
     bool partial_counts() const
     {
         if (out == Out::Pipe && (in == In::UnixStream || in == In::Tcp))
