@@ -2,17 +2,20 @@
  *
  * A seccomp filter makes the sendfile syscall return an error, as NetBSD's
  * compat_linux does (ENOSYS), or as a sandbox does (EPERM, ...), or as
- * FreeBSD's Linux layer does for count == 0 (EINVAL).  Everything above the
- * kernel stays real: the program's own libc, its own sockets and files.
+ * FreeBSD's Linux layer does for count == 0 (EINVAL).  The compat profile
+ * also takes away the other calls NetBSD's layer lacks, and --no-proc its
+ * /proc.  Everything above the kernel stays real: the program's own libc,
+ * its own sockets and files.  The rules live in kernel_profile.c, which the
+ * test harnesses share.
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <unistd.h>
+
+#include "kernel_profile.h"
 
 #define PROG "sfshim-nosendfile"
 
@@ -29,12 +32,23 @@ static const struct {
 
 static void usage(FILE *f)
 {
-	fputs("usage: " PROG " [--errno NAME|NUMBER | --einval-unless-socket] [--] COMMAND [ARGS...]\n"
+	fputs("usage: " PROG " [--profile sendfile|compat] [--errno NAME|NUMBER | --einval-unless-socket]\n"
+	      "       [--no-proc] [--] COMMAND [ARGS...]\n"
 	      "\n"
 	      "Run COMMAND with the sendfile syscall (and sendfile64 of the 32-bit x86\n"
 	      "ABI) failing, by a seccomp filter; every other syscall works as usual.\n"
+	      "Every ABI of the kernel is filtered (x86_64, i386, x32).\n"
 	      "\n"
-	      "  --errno E                 fail every call with E (default ENOSYS, as\n"
+	      "  --profile sendfile        only sendfile fails (the default)\n"
+	      "  --profile compat          NetBSD's amd64 compat_linux: also\n"
+	      "                            process_vm_readv, process_vm_writev, splice,\n"
+	      "                            vmsplice, tee and copy_file_range fail with\n"
+	      "                            ENOSYS, and fcntl's F_GETPIPE_SZ and\n"
+	      "                            F_SETPIPE_SZ with EINVAL (netbsd: the same)\n"
+	      "  --no-proc                 run COMMAND in a private mount namespace whose\n"
+	      "                            /proc is empty, as where no Linux procfs is\n"
+	      "                            mounted (needs root: CAP_SYS_ADMIN)\n"
+	      "  --errno E                 fail every sendfile with E (default ENOSYS, as\n"
 	      "                            NetBSD's compat_linux); a name such as EPERM,\n"
 	      "                            EINVAL, EOPNOTSUPP, or a number 1..4095\n"
 	      "  --einval-unless-socket    FreeBSD's Linux layer: fail with EINVAL when\n"
@@ -71,20 +85,9 @@ static int parse_errno(const char *s)
 	return (int)v;
 }
 
-/* Add a rule for one syscall on every architecture of the filter that has it. */
-static int block(scmp_filter_ctx ctx, uint32_t action, int nr, int count_zero_only)
-{
-	/* count is argument 3.  Fields by name: SCMP_A3(op, 0) leaves datum_b
-	 * out, which clang's -Wmissing-field-initializers refuses. */
-	const struct scmp_arg_cmp count_is_0 = { .arg = 3, .op = SCMP_CMP_EQ, .datum_a = 0 };
-	if (count_zero_only)
-		return seccomp_rule_add(ctx, action, nr, 1, count_is_0);
-	return seccomp_rule_add(ctx, action, nr, 0);
-}
-
 int main(int argc, char **argv)
 {
-	int err = ENOSYS, einval_unless_socket = 0, errno_given = 0;
+	int err = ENOSYS, einval_unless_socket = 0, errno_given = 0, compat = 0, no_proc = 0;
 	int i = 1;
 
 	for (; i < argc && argv[i][0] == '-'; i++) {
@@ -95,6 +98,18 @@ int main(int argc, char **argv)
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
 			return 0;
+		} else if (strcmp(a, "--profile") == 0 || strncmp(a, "--profile=", 10) == 0) {
+			const char *v = a[9] == '=' ? a + 10 : argv[++i];
+			if (!v)
+				return usage_error("--profile needs a value", NULL);
+			if (strcmp(v, "compat") == 0 || strcmp(v, "netbsd") == 0)
+				compat = 1;
+			else if (strcmp(v, "sendfile") == 0)
+				compat = 0;
+			else
+				return usage_error("unknown profile (sendfile, compat)", v);
+		} else if (strcmp(a, "--no-proc") == 0) {
+			no_proc = 1;
 		} else if (strcmp(a, "--einval-unless-socket") == 0) {
 			einval_unless_socket = 1;
 		} else if (strcmp(a, "--errno") == 0 || strncmp(a, "--errno=", 8) == 0) {
@@ -115,33 +130,15 @@ int main(int argc, char **argv)
 	if (einval_unless_socket)
 		err = EINVAL;
 
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-	if (!ctx) {
-		fprintf(stderr, PROG ": seccomp_init failed\n");
+	int rc;
+	if (no_proc && (rc = sfk_hide_proc(NULL)) != 0) {
+		fprintf(stderr, PROG ": --no-proc: cannot cover /proc in a private mount namespace: %s%s\n",
+			strerror(-rc), rc == -EPERM ? " (it needs root, CAP_SYS_ADMIN)" : "");
 		return 127;
 	}
-	/* An x86_64 kernel also runs i386 programs (sendfile is syscall 187,
-	 * sendfile64 239) and, if enabled, x32 ones: filter every ABI it has, or
-	 * a 32-bit program would get the kernel's sendfile. */
-	int rc = 0;
-	if (seccomp_arch_native() == SCMP_ARCH_X86_64) {
-		rc = seccomp_arch_add(ctx, SCMP_ARCH_X86);
-		if (rc == 0)
-			rc = seccomp_arch_add(ctx, SCMP_ARCH_X32);
-	}
-	/* sendfile64 exists only on 32-bit ABIs; libseccomp skips the others. */
-	if (rc == 0)
-		rc = block(ctx, SCMP_ACT_ERRNO((uint32_t)err), SCMP_SYS(sendfile), einval_unless_socket);
-	if (rc == 0)
-		rc = block(ctx, SCMP_ACT_ERRNO((uint32_t)err), SCMP_SYS(sendfile64), einval_unless_socket);
-	/* No new privileges: required to load a filter without CAP_SYS_ADMIN, and a
-	 * setuid program must not escape (or be fooled by) the filter. */
-	if (rc == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-		rc = -errno;
-	if (rc == 0)
-		rc = seccomp_load(ctx);
-	seccomp_release(ctx);
-	if (rc != 0) {
+	struct sfk_rules rules = { .sendfile_errno = err, .sendfile_count_zero = einval_unless_socket,
+				   .compat = compat };
+	if ((rc = sfk_install(&rules)) != 0) {
 		fprintf(stderr, PROG ": cannot install the seccomp filter: %s\n", strerror(-rc));
 		return 127;
 	}
