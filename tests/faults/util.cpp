@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -262,6 +263,15 @@ void Reader::start()
     thread_ = std::thread([this] { run(); });
 }
 void Reader::stop() { stop_ = true; }
+bool Reader::caught_up() const
+{
+    // In this order: once the queue was seen empty, a read that took its last
+    // bytes began earlier, so reading_ false now means that read was counted.
+    int queued = 0;
+    if (ioctl(fd_, FIONREAD, &queued) != 0 || queued != 0)
+        return false;
+    return !reading_.load();
+}
 void Reader::join()
 {
     if (thread_.joinable())
@@ -292,6 +302,8 @@ void Reader::run()
                 continue;
             }
         }
+        // reading_ covers the read and the count (see caught_up()).
+        reading_ = true;
         ssize_t n = read(fd_, buf.data(), want);
         if (n > 0) {
             uint64_t at = start_ + received_.load();
@@ -303,8 +315,10 @@ void Reader::run()
             if (keep_)
                 kept_.append(buf.data(), static_cast<size_t>(n));
             received_ += static_cast<uint64_t>(n);
+            reading_ = false;
             continue;
         }
+        reading_ = false;
         if (n == 0) {
             eof_ = true;
             return;

@@ -80,6 +80,13 @@ public:
     void stop();
     void join();
     uint64_t received() const { return received_.load(); }
+    // For Unix stream sockets and pipes, whose writes are in the reading
+    // end's queue when the write returns: true when the reading end holds
+    // nothing (FIONREAD) and the thread is not inside a read, so every byte
+    // written before this call has been read and counted in received().
+    // Ask only while nothing is being written. A fact, not a pause: the
+    // thread may be preempted anywhere without making it true too early.
+    bool caught_up() const;
     int64_t mismatch_at() const { return mismatch_; } // file offset, -1 if none
     bool timed_out() const { return timed_out_; }
     bool eof() const { return eof_; }
@@ -94,6 +101,7 @@ private:
     bool keep_;
     std::atomic<uint64_t> received_{0};
     std::atomic<bool> stop_{false};
+    std::atomic<bool> reading_{false}; // from before read() until its bytes are counted
     int64_t mismatch_ = -1;
     bool timed_out_ = false;
     bool eof_ = false;

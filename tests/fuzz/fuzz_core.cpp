@@ -2,12 +2,11 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <linux/sockios.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -151,6 +150,23 @@ long long pos(int fd)
     return p < 0 ? -static_cast<long long>(errno) : static_cast<long long>(p);
 }
 
+// Deadlines, each ending in a clear harness error (never an observation):
+// far longer than a step or an episode takes on a loaded machine.
+constexpr int kCatchUpMs = 30000;
+constexpr int kEpisodeMs = 120000;
+
+bool wait_caught_up(const Reader &r)
+{
+    int64_t until = now_ms() + kCatchUpMs;
+    while (!r.caught_up()) {
+        if (now_ms() >= until)
+            return false;
+        timespec ts{0, 100000};
+        nanosleep(&ts, nullptr);
+    }
+    return true;
+}
+
 std::string episode_in_child(Via via, const std::vector<Step> &steps)
 {
     sigset_t block;
@@ -202,7 +218,7 @@ std::string episode_in_child(Via via, const std::vector<Step> &steps)
 
     // The socket's reader, in a thread: the socket stays blocking, so every
     // call runs to its end and the bytes are compared per step.
-    Reader sock_reader(sv[1], 0, 0, 60000, nullptr, true);
+    Reader sock_reader(sv[1], 0, 0, kEpisodeMs, nullptr, true);
     sock_reader.start();
 
     long page = sysconf(_SC_PAGESIZE);
@@ -266,18 +282,16 @@ std::string episode_in_child(Via via, const std::vector<Step> &steps)
             if (s.out == 1) {
                 // Every byte this call put into the socket, whatever it
                 // returned (a read-only offset pointer gives EFAULT after
-                // moving bytes): wait until the reader has taken all that is
-                // queued and its count stands still.
-                int64_t until = now_ms() + 10000;
-                uint64_t last = ~uint64_t{0};
-                for (;;) {
-                    int queued = 0;
-                    ioctl(sv[0], SIOCOUTQ, &queued);
-                    uint64_t now = sock_reader.received();
-                    if ((queued == 0 && now == last) || now_ms() >= until)
-                        break;
-                    last = now;
-                    sleep_ms(2);
+                // moving bytes): the call has returned, so they are all in
+                // the reading end's queue; wait until the reader has taken
+                // and counted them. A fact, not a pause: two equal counts
+                // some milliseconds apart also come from a reader that was
+                // preempted between its read and its count.
+                if (!wait_caught_up(sock_reader)) {
+                    report += "!timed out after " + std::to_string(kCatchUpMs) +
+                              " ms waiting for the socket's reader to take what step " +
+                              std::to_string(&s - steps.data()) + " sent\n";
+                    return report;
                 }
                 o << " sock " << sock_reader.received() - sock_seen;
                 sock_seen = sock_reader.received();
@@ -289,6 +303,10 @@ std::string episode_in_child(Via via, const std::vector<Step> &steps)
     }
     shutdown(sv[0], SHUT_WR);
     sock_reader.join();
+    if (sock_reader.timed_out() || !sock_reader.eof()) {
+        report += "!the socket's reader timed out after " + std::to_string(kEpisodeMs) + " ms\n";
+        return report;
+    }
     report += "socket#" + std::to_string(fnv(sock_reader.kept())) + "\n";
     return report;
 }
@@ -297,13 +315,18 @@ std::string episode_in_child(Via via, const std::vector<Step> &steps)
 
 std::vector<std::string> run_episode(Via via, const std::vector<Step> &steps, std::string &error)
 {
-    ChildResult cr = run_child([&] { return episode_in_child(via, steps); }, 60000);
+    ChildResult cr = run_child([&] { return episode_in_child(via, steps); }, kEpisodeMs + 30000);
     std::vector<std::string> lines;
     std::istringstream s(cr.report);
     std::string line;
-    while (std::getline(s, line))
-        lines.push_back(line);
     error = cr.error;
+    while (std::getline(s, line)) {
+        if (!line.empty() && line[0] == '!') { // the harness, not the call under test
+            error = line.substr(1);
+            break;
+        }
+        lines.push_back(line);
+    }
     return lines;
 }
 
