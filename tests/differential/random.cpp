@@ -1,17 +1,23 @@
-// Randomised differential run: random fixtures, offsets and counts, each run
-// through the kernel and every shim mode. SFSHIM_SEED fixes the seed (else
-// the time); SFSHIM_DIFF_ITERATIONS sets how many cases (default 150).
+// Randomised differential runs: random fixtures, offsets and counts, each run
+// through the kernel and every shim mode. Two runs: one from a fixed seed
+// (SFSHIM_DIFF_FIXED_SEED changes it), the same cases every time, and one
+// from a new seed each run (SFSHIM_SEED fixes it); both print their seed.
+// SFSHIM_DIFF_ITERATIONS sets how many cases each (default 150).
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <random>
+#include <string>
 
 #include "differential.h"
 
 using namespace sfdiff;
 
 namespace {
+
+// The fixed run's seed (any number would do; this one is the date it was chosen).
+constexpr uint64_t kFixedSeed = 20261201;
 
 uint64_t random_size(std::mt19937_64 &rng)
 {
@@ -118,19 +124,41 @@ Spec random_spec(std::mt19937_64 &rng)
     return s;
 }
 
-} // namespace
-
-TEST_CASE("random cases behave as the kernel does", "[random]")
+// One run of `iterations` cases from `seed`, printed before the first case
+// (CTest keeps the output) and attached to a failure.
+void random_run(uint64_t seed, const char *repeat)
 {
-    uint64_t seed = env_u64("SFSHIM_SEED", static_cast<uint64_t>(
-                                               std::chrono::system_clock::now().time_since_epoch().count()));
     uint64_t iterations = env_u64("SFSHIM_DIFF_ITERATIONS", 150);
+    std::printf("random differential run: seed %llu, %llu cases (repeat with %s SFSHIM_DIFF_ITERATIONS=%llu)\n",
+                static_cast<unsigned long long>(seed), static_cast<unsigned long long>(iterations), repeat,
+                static_cast<unsigned long long>(iterations));
+    std::fflush(stdout);
     CAPTURE(seed);
-    INFO("rerun with SFSHIM_SEED=" << seed << " SFSHIM_DIFF_ITERATIONS=" << iterations);
+    INFO("rerun with " << repeat << " SFSHIM_DIFF_ITERATIONS=" << iterations);
     std::mt19937_64 rng(seed);
     for (uint64_t i = 0; i < iterations; ++i) {
         Spec s = random_spec(rng);
         CAPTURE(i);
         check_against_kernel(s);
     }
+}
+
+} // namespace
+
+// The same cases every run (SFSHIM_DIFF_FIXED_SEED changes the seed): a
+// failure here repeats as it is.
+TEST_CASE("random cases behave as the kernel does (fixed seed)", "[random]")
+{
+    uint64_t seed = env_u64("SFSHIM_DIFF_FIXED_SEED", kFixedSeed);
+    std::string repeat = "SFSHIM_DIFF_FIXED_SEED=" + std::to_string(seed);
+    random_run(seed, repeat.c_str());
+}
+
+// New cases each run, from a seed that is printed (SFSHIM_SEED fixes it).
+TEST_CASE("random cases behave as the kernel does (new seed each run)", "[random-new-seed]")
+{
+    uint64_t seed = env_u64("SFSHIM_SEED", static_cast<uint64_t>(
+                                               std::chrono::system_clock::now().time_since_epoch().count()));
+    std::string repeat = "SFSHIM_SEED=" + std::to_string(seed);
+    random_run(seed, repeat.c_str());
 }

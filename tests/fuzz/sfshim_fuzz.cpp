@@ -7,8 +7,10 @@
 // (each in its own child), and compares every step's observation. On a
 // mismatch it shrinks the episode (dropping steps while the mismatch
 // remains), prints the seed, the minimal episode and the first differing
-// step, and exits 1. Defaults: a random seed, 10 seconds, unlimited
-// iterations, 24 steps. SFSHIM_SEED and SFSHIM_FUZZ_SECONDS also set them.
+// step, and exits 1. Defaults: a random seed (printed), 10 seconds,
+// unlimited iterations, 24 steps; with --iterations and no --seconds, no
+// time bound. SFSHIM_SEED, SFSHIM_FUZZ_SECONDS and SFSHIM_FUZZ_ITERATIONS
+// also set them (the options win).
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -70,18 +72,30 @@ int main(int argc, char **argv)
         }
     uint64_t seed = arg_u64(argc, argv, "--seed",
                             sffault::env_u64("SFSHIM_SEED", std::random_device{}() ^ static_cast<uint64_t>(sffault::now_ms())));
+    // A number of episodes makes a run the same cases on every machine; a
+    // number of seconds only bounds it. With episodes and no seconds (option
+    // or SFSHIM_FUZZ_SECONDS), time does not bound the run.
+    uint64_t iterations = arg_u64(argc, argv, "--iterations", sffault::env_u64("SFSHIM_FUZZ_ITERATIONS", UINT64_MAX));
+    bool has_seconds = std::getenv("SFSHIM_FUZZ_SECONDS") != nullptr;
+    for (int i = 1; i < argc; ++i)
+        has_seconds = has_seconds || std::strcmp(argv[i], "--seconds") == 0;
+    bool timed = has_seconds || iterations == UINT64_MAX;
     uint64_t seconds = arg_u64(argc, argv, "--seconds", sffault::env_u64("SFSHIM_FUZZ_SECONDS", 10));
-    uint64_t iterations = arg_u64(argc, argv, "--iterations", UINT64_MAX);
     size_t steps_per = static_cast<size_t>(arg_u64(argc, argv, "--steps", 24));
-    std::printf("sfshim_fuzz: seed %llu, %llu s, steps %zu (repeat with --seed %llu)\n",
-                static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seconds), steps_per,
-                static_cast<unsigned long long>(seed));
+    std::string bound = iterations != UINT64_MAX ? std::to_string(iterations) + " episodes" : std::string();
+    if (timed)
+        bound += (bound.empty() ? "" : " at most, ") + std::to_string(seconds) + " s";
+    std::string repeat = "--seed " + std::to_string(seed);
+    if (iterations != UINT64_MAX)
+        repeat += " --iterations " + std::to_string(iterations);
+    std::printf("sfshim_fuzz: seed %llu, %s, steps %zu (repeat with %s)\n", static_cast<unsigned long long>(seed),
+                bound.c_str(), steps_per, repeat.c_str());
     std::fflush(stdout);
 
     std::mt19937_64 master(seed);
     const int64_t deadline = sffault::now_ms() + static_cast<int64_t>(seconds) * 1000;
     uint64_t done = 0, calls = 0;
-    while (done < iterations && sffault::now_ms() < deadline) {
+    while (done < iterations && (!timed || sffault::now_ms() < deadline)) {
         uint64_t episode_seed = master();
         std::mt19937_64 rng(episode_seed);
         Rand rand = [&rng] { return rng(); };
