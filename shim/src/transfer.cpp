@@ -215,6 +215,25 @@ Outcome transfer(const Plan& p, sfshim_mode mode) {
     bool unix_stream = p.out == OutKind::socket && (mode == SFSHIM_MODE_EMULATE || mode == SFSHIM_MODE_AUTO) &&
                        p.count >= config().tuning.mmap_min_unix && type() == SOCK_STREAM && is_unix(p.out_fd);
     out.engine = choose_engine(p, mode, unix_stream);
+    // A file sent into itself, the output ahead of the input and inside what
+    // is still to be read: the kernel's internal pipe holds references to the
+    // page cache, not copies, and its write copies forward from them, so a
+    // byte read past the output position is the one this call wrote there (a
+    // forward memmove). Read/write reproduces that exactly (engine_rw.cpp).
+    // A mapping cannot: it is a second address of the same pages, and the
+    // copy out of it may read ahead of its own writes. Only a call whose
+    // fstats found one file pays the lseek.
+    Plan self;
+    const Plan* plan = &p;
+    if (p.same_file) {
+        off_t out_pos = lseek(p.out_fd, 0, SEEK_CUR);
+        if (out_pos > p.pos && out_pos - p.pos < static_cast<int64_t>(want)) {
+            self = p;
+            self.self_gap = out_pos - p.pos;
+            plan = &self;
+            out.engine = EngineUsed::rw;
+        }
+    }
     if (p.out == OutKind::other) {
         // No splice write path: the kernel finds out after reading a chunk,
         // so an input at its end still gives 0.
@@ -231,7 +250,7 @@ Outcome transfer(const Plan& p, sfshim_mode mode) {
         int64_t pos = p.pos + static_cast<int64_t>(done);
         size_t len = want - done;
         if (datagram) len = datagram_chunk(pos, len);
-        EngineResult r = engine_for(out.engine)(p, pos, len, done);
+        EngineResult r = engine_for(out.engine)(*plan, pos, len, done);
         if (r.cannot_map) {  // the rest through read/write
             out.mmap_fallback = true;
             out.engine = EngineUsed::rw;

@@ -113,6 +113,8 @@ int validate(const Call& call, Plan* plan) {
     if (fstat(call.out_fd, &out_st) != 0) return EBADF;
     p.out = classify_out(out_st.st_mode);
     p.out_nonblock = (out_flags & O_NONBLOCK) != 0;
+    p.same_file = p.in == InKind::regular && p.out == OutKind::regular && in_st.st_dev == out_st.st_dev &&
+                  in_st.st_ino == out_st.st_ino;
 
     // 6. The file-size limit: the 32-bit call's own (MAX_NON_LFS), else that of
     // both file systems. Refused when the range passes it and starts at or

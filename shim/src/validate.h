@@ -49,6 +49,8 @@ struct Plan {
     uint64_t in_rdev = 0; // the device number of a device input
     bool in_nonblock = false;
     bool out_nonblock = false;
+    bool same_file = false;  // input and output are one regular file (device and inode)
+    int64_t self_gap = 0;    // same_file: output position minus `pos` (transfer.cpp sets it)
 };
 
 // Pure part of the checks on counts and positions (rw_verify_area for the

@@ -17,6 +17,20 @@ constexpr uint64_t kMaxRw = 0x7ffff000;                    // MAX_RW_COUNT
 
 Spec file(uint64_t size, Fs fs = Fs::Ext4) { return Spec().input(In::File).on(fs).size(size); }
 
+// A file of `size` bytes sent into itself through one O_RDWR descriptor whose
+// position (where the output goes) is `out_pos`.
+Spec self(uint64_t size, int64_t out_pos, Fs fs = Fs::Ext4)
+{
+    return Spec().input(In::SameAsOut).size(size).output_file(Access::ReadWrite, fs).output_prefill(0, out_pos);
+}
+
+// The same through two descriptors of the file: an O_RDWR one for the output
+// at `out_pos`, an O_RDONLY one for the input.
+Spec same_file(uint64_t size, int64_t out_pos)
+{
+    return Spec().input(In::SameFile).size(size).output_file(Access::ReadWrite).output_prefill(0, out_pos);
+}
+
 const char *sysfs_file()
 {
     static const char *const candidates[] = {"/sys/devices/system/cpu/possible",
@@ -236,6 +250,54 @@ CONTRACT("in_fd may be out_fd on an O_RDWR file", "nothing forbids it; ranges do
          file(8192).input(In::SameAsOut).output_file(Access::ReadWrite).output_prefill(0, 8192).at(0).bytes(4096))
 CONTRACT("in_fd may be out_fd with a NULL offset", "the shared position is read then written",
          file(8192).input(In::SameAsOut).output_file(Access::ReadWrite).output_prefill(0, 100).bytes(1000))
+// A file sent into itself, the output overlapping the bytes still to be read.
+// The kernel's internal pipe holds references to the page cache, not copies,
+// and the write copies forward from it: every byte read is the file's byte at
+// that moment, so bytes read past the output position are the ones this very
+// call wrote there (a forward memmove; bytes repeat with the period of the
+// distance). The read/write engine must match it at every size and mode.
+CONTRACT("a file sent into itself with the output 787 bytes into the read region repeats its first 787 bytes",
+         "the kernel's pipe references the page cache: reads see the call's own writes (a 5000-byte file, count 4 MiB)",
+         self(5000, 787).at(0).bytes(4194304))
+CONTRACT("a file sent into itself with the output inside the read region, below one pipe chunk",
+         "5000 bytes, distance 787: the bytes past the output position are the call's own",
+         self(5000, 787).at(0).bytes(5000))
+CONTRACT("a file sent into itself with the output one byte ahead of the input repeats one byte",
+         "distance 1, unaligned offset: each byte read is the one just written",
+         self(20000, 4097).at(4096).bytes(20000))
+CONTRACT("a file sent into itself with the output 5000 bytes ahead, above one pipe chunk",
+         "300000 bytes from an unaligned offset, distance 5000: shorter than a pipe chunk and a buffer",
+         self(300000, 5013).at(13).bytes(300000))
+CONTRACT("a file sent into itself with the output between one pipe chunk and one buffer ahead",
+         "distance 69998: longer than the kernel's 64 KiB pipe chunk, shorter than the 128 KiB read/write buffer",
+         self(300000, 70001).at(3).bytes(300000))
+CONTRACT("a file sent into itself with the output past its end overlaps what it writes",
+         "the output at 9000 of a 5000-byte file: the hole is read as zeros, then the call's own bytes",
+         self(5000, 9000).at(0).bytes(20000))
+CONTRACT("a file sent into itself with the output before the read region copies the original bytes",
+         "the output 69900 bytes behind the input: each byte is read before it is overwritten",
+         self(300000, 100).at(70000).bytes(200000))
+CONTRACT("a file sent into itself with the output after the read region copies the original bytes",
+         "the output past offset + count: nothing read is overwritten",
+         self(300000, 200000).at(1000).bytes(150000))
+CONTRACT("a file sent into itself with the output at the input offset leaves its bytes",
+         "distance 0: every byte is written where it was read",
+         self(100000, 4321).at(4321).bytes(100000))
+CONTRACT("a file sent into itself on tmpfs with the output inside the read region",
+         "shmem's pipe buffers reference its pages too",
+         self(5000, 787, Fs::Tmpfs).at(0).bytes(100000))
+CONTRACT("a file sent into itself above the mmap cut-over with the output inside the read region",
+         "2 MiB from an unaligned offset, distance 100000: emulate takes mmap-writev, rw its buffer",
+         self(3 << 20, 100007).at(7).bytes(2 << 20))
+CONTRACT("a file sent into itself through a second descriptor with the output inside the read region",
+         "one file, two descriptors: the same page cache, the same bytes",
+         same_file(100000, 787).at(0).bytes(100000))
+CONTRACT("a file sent into itself through a second descriptor with NULL offset uses both positions",
+         "input at its own position 1000, output at 5000: distance 4000",
+         same_file(200000, 5000).position(1000).bytes(200000))
+CONTRACT("a file sent into itself through a second descriptor with the output before the read region",
+         "the output at 10, the input at its position 30000",
+         same_file(200000, 10).position(30000).bytes(150000))
 CONTRACT("the output file position advances by the count", "the output's f_pos is used and advanced",
          file(5000).output_file(Access::WriteOnly).output_prefill(3000, 1000).at(7).bytes(4000))
 CONTRACT("a non-blocking input is read as if blocking", "O_NONBLOCK on in_fd is ignored",

@@ -78,6 +78,7 @@ const char *name(In k)
     case In::DevZero: return "/dev/zero";
     case In::Path: return "path";
     case In::SameAsOut: return "the output fd";
+    case In::SameFile: return "the output's file, opened again";
     }
     return "?";
 }
@@ -114,8 +115,8 @@ static const char *name(Access a)
 
 bool Spec::input_seekable() const
 {
-    return in == In::File || in == In::Memfd || in == In::SameAsOut || in == In::Path ||
-           in == In::DevZero || in == In::Directory;
+    return in == In::File || in == In::Memfd || in == In::SameAsOut || in == In::SameFile ||
+           in == In::Path || in == In::DevZero || in == In::Directory;
 }
 
 std::string Spec::describe() const
@@ -259,7 +260,7 @@ static void build_output(const Spec &s, Built &b)
         case Access::Append: flags = O_WRONLY | O_APPEND; break;
         case Access::ReadOnly: flags = O_RDONLY; break;
         }
-        std::string prefill = s.in == In::SameAsOut ? make_content(s.seed, s.in_size)
+        std::string prefill = s.in == In::SameAsOut || s.in == In::SameFile ? make_content(s.seed, s.in_size)
                                                     : make_content(s.seed + 7777, s.out_prefill);
         b.out_fd = scratch_file(s.out_fs, prefill, 0, flags, err);
         if (b.out_fd >= 0 && lseek(b.out_fd, s.out_pos, SEEK_SET) < 0)
@@ -415,6 +416,11 @@ static void build_input(const Spec &s, Built &b)
         break;
     case In::SameAsOut:
         b.in_fd = b.out_fd;
+        break;
+    case In::SameFile: // the file is already unlinked: reopen it through /proc
+        b.in_fd = open(("/proc/self/fd/" + std::to_string(b.out_fd)).c_str(), O_RDONLY | O_CLOEXEC | nb);
+        if (b.in_fd < 0)
+            err = sys_error("reopen the output file");
         break;
     case In::Closed:
     case In::MinusOne:

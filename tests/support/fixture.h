@@ -24,6 +24,7 @@ enum class In {
     DevZero,    // /dev/zero
     Path,       // in_path opened O_RDONLY (/proc, /sys, ...)
     SameAsOut,  // the output descriptor itself (output must be a regular file)
+    SameFile,   // the output's file opened again, O_RDONLY: another descriptor of one file
 };
 
 enum class Out {
