@@ -7,6 +7,8 @@
 #   toolchain/setup.sh i386       also what a -m32 build and its tests need (toolchain/i386.sh,
 #                                 gcc and clang); adds the i386 architecture to dpkg if needed
 #   toolchain/setup.sh musl       also what the musl build needs (toolchain/musl.sh)
+#   toolchain/setup.sh compat     also what makes the Debian bullseye root of the compat
+#                                 tests (toolchain/bullseye-root.sh)
 #
 # Extend a group by adding a name to its list; add a group by adding a list
 # and a case below.
@@ -22,6 +24,8 @@ I386_PACKAGES=(g++-multilib libseccomp-dev:i386)
 # musl-gcc, musl's headers and libc; the kernel's headers (<linux/magic.h>)
 # come from linux-libc-dev.
 MUSL_PACKAGES=(musl-tools musl-dev linux-libc-dev)
+# debootstrap makes the bullseye root; the keyring checks its Release file.
+COMPAT_PACKAGES=(debootstrap debian-archive-keyring)
 
 die() { echo "setup.sh: $*" >&2; exit 1; }
 
@@ -32,8 +36,9 @@ for group in "$@"; do
     bench) wanted+=("${SERVERS_PACKAGES[@]}" "${BENCH_PACKAGES[@]}") ;;
     i386) wanted+=("${I386_PACKAGES[@]}"); want_i386=1 ;;
     musl) wanted+=("${MUSL_PACKAGES[@]}") ;;
-    -h|--help) echo "usage: $0 [servers] [bench] [i386] [musl]"; exit 0 ;;
-    *) die "unknown group '$group' (known: servers, bench, i386, musl)" ;;
+    compat) wanted+=("${COMPAT_PACKAGES[@]}") ;;
+    -h|--help) echo "usage: $0 [servers] [bench] [i386] [musl] [compat]"; exit 0 ;;
+    *) die "unknown group '$group' (known: servers, bench, i386, musl, compat)" ;;
   esac
 done
 

@@ -17,7 +17,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${1:-$root/build-test}
 start=$SECONDS
 
-"$root/toolchain/setup.sh" servers i386 musl
+"$root/toolchain/setup.sh" servers i386 musl compat
 rm -rf "$build" "$root/build-asan" "$root/build-tsan" "$root/build-clang" "$root/build-i386" \
   "$root/build-i386-clang" "$root/build-musl"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
