@@ -19,7 +19,7 @@
 # another (a lock beside the root).
 #
 # Exit status: 0 the root is there; 77 it cannot be had here (not root, no
-# debootstrap, the mirror unreachable), with a "SKIP: ..." line; 1 an error.
+# debootstrap, the mirror unreachable), with a "SKIP: ..." line on stderr; 1 an error.
 set -euo pipefail
 
 ROOT=${SFSHIM_BULLSEYE_ROOT:-/var/cache/sfshim/bullseye-amd64}
@@ -31,7 +31,7 @@ INCLUDE=python3-minimal,apache2
 SPEC="sfshim bullseye root v1: suite=$SUITE arch=$ARCH variant=minbase include=$INCLUDE"
 STAMP=.sfshim-root
 
-skip() { echo "SKIP: $*"; exit 77; }
+skip() { echo "SKIP: $*" >&2; exit 77; }
 die() { echo "bullseye-root.sh: $*" >&2; exit 1; }
 
 have_root() { [ -f "$ROOT/$STAMP" ] && [ "$(head -n 1 "$ROOT/$STAMP")" = "$SPEC" ]; }
@@ -88,8 +88,8 @@ if have_root; then echo "$ROOT"; exit 0; fi
 
 # The suite must be on the mirror: a quick look before minutes of work.
 if [[ $MIRROR == http* ]] && command -v curl >/dev/null; then
-	curl --silent --fail --max-time 30 -o /dev/null "$MIRROR/dists/$SUITE/Release" ||
-		skip "the Debian mirror of this machine's apt sources does not answer for $SUITE"
+	curl --silent --fail --connect-timeout 10 --max-time 30 -o /dev/null "$MIRROR/dists/$SUITE/Release" ||
+		skip "the Debian mirror (this machine's apt sources, or SFSHIM_BULLSEYE_MIRROR) does not answer for $SUITE"
 fi
 
 # Leftovers of interrupted runs (their owner is gone: we hold the lock).
