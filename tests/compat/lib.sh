@@ -95,16 +95,22 @@ c_use_root_launchers() {
 }
 
 # c_run COMMAND...: run COMMAND inside the root in the compat-layer kernel,
-# with a clean environment (add VAR=value words before the command).
-c_run() {
-	"$C_NOSF" "${C_PROFILE[@]}" -- chroot "$C_ROOT" /usr/bin/env -i \
-		PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin HOME=/root LANG=C.UTF-8 "$@"
-}
+# with a clean environment (add VAR=value words before the command). A
+# command still running after C_DEADLINE seconds is stopped: "timed out".
+C_DEADLINE=120
+c_run() { c_deadline "$C_NOSF" "${C_PROFILE[@]}" -- chroot "$C_ROOT" "${C_ENV[@]}" "$@"; }
 
 # c_run_kernel COMMAND...: the same on the normal kernel.
-c_run_kernel() {
-	chroot "$C_ROOT" /usr/bin/env -i \
-		PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin HOME=/root LANG=C.UTF-8 "$@"
+c_run_kernel() { c_deadline chroot "$C_ROOT" "${C_ENV[@]}" "$@"; }
+
+C_ENV=(/usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin HOME=/root LANG=C.UTF-8)
+c_deadline() {
+	local rc=0
+	timeout --kill-after=5 "$C_DEADLINE" "$@" || rc=$?
+	if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+		echo "timed out: still running after $C_DEADLINE s, stopped: ${*: -2}"
+	fi
+	return $rc
 }
 
 c_fail() { echo "FAIL: $*"; C_FAILS=$((C_FAILS + 1)); }

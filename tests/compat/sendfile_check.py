@@ -11,12 +11,15 @@
 # received byte is compared with the source. One line per case; exit status
 # 0 when all agree, 1 otherwise. An OSError from os.sendfile (what a kernel
 # without sendfile gives with no shim) is reported and ends the run with
-# status 3.
+# status 3; a run still going after DEADLINE seconds ends with status 4.
 import errno
 import os
+import signal
 import socket
 import sys
 import threading
+
+DEADLINE = 90
 
 MiB = 1 << 20
 SIZES = [0, 1, 4095, 4096, 65537, MiB - 1, MiB, MiB + 1, 3 * MiB + 5, 4 * MiB, 5 * MiB + 3]
@@ -136,7 +139,14 @@ def case_file(src, data, size, offset, pos):
         print("    positions: input %d (want %d), output %d (want %d)" % (at, want_at, out_at, 4 + n))
 
 
+def timed_out(signum, frame):
+    print("  timed out: the run is still going after %d s" % DEADLINE, flush=True)
+    os._exit(4)
+
+
 def main():
+    signal.signal(signal.SIGALRM, timed_out)
+    signal.alarm(DEADLINE)
     print("Python %s, %s" % (sys.version.split()[0], os.confstr("CS_GNU_LIBC_VERSION")))
     print("  /proc is %s" % ("mounted" if os.path.exists("/proc/self") else "not mounted"))
     big = pattern(max(SIZES))
