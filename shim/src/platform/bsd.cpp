@@ -224,6 +224,8 @@ bool on_live_stack(const void* p, size_t size, const void* frame) {
     return false;
 }
 
+void forget_learned_state() {}
+
 bool kernel_wider_than_process() { return false; }
 
 // Directories too: fpathconf answers for any descriptor on the file system.

@@ -53,23 +53,98 @@ sendfile64_fn real_sendfile64() {
     return g_real_sendfile64.load(std::memory_order_relaxed);
 }
 
-// process_vm_readv/writev on ourselves reports EFAULT for memory we may not
-// touch, where a plain access would kill the host with SIGSEGV. Sandboxes may
-// refuse the call (ENOSYS, EPERM); then the pointer is trusted, as glibc would.
 pid_t self_pid() { return static_cast<pid_t>(syscall(SYS_getpid)); }
 
+// Set once process_vm_readv/writev was refused (ENOSYS in NetBSD's
+// compat_linux, EPERM or ENOSYS in sandboxes): later calls go straight to the
+// pipe.
+std::atomic<bool> g_vm_refused{false};
+
+// Set once fcntl refused F_GETPIPE_SZ (EINVAL: NetBSD's compat_linux knows
+// the classic commands only).
+std::atomic<bool> g_pipe_size_refused{false};
+constexpr size_t kDefaultPipeSize = 16 * kPageSize;
+
+// Without a descriptor to spare for a pipe (a full table): ask the kernel
+// whether the memory reads, with a call that copies 8 bytes in and has no
+// effect (rt_sigprocmask refuses the bad `how` after copying the set), and
+// whether it writes (the old mask is copied out, then the bytes are put
+// back). Each probe covers 8 bytes inside one page, so that a fault leaves
+// nothing half written. Then the plain access cannot fault, unless another
+// thread unmaps the memory in between.
+int probe_windows(const void* p, size_t n, uintptr_t w[2]) {
+    auto a = reinterpret_cast<uintptr_t>(p);
+    uintptr_t page_end = (a / kPageSize + 1) * kPageSize;
+    if (a + n <= page_end) {
+        w[0] = a + 8 <= page_end ? a : page_end - 8;
+        return 1;
+    }
+    w[0] = page_end - 8;
+    w[1] = page_end;
+    return 2;
+}
+
+bool kernel_can_access(const void* p, size_t n, bool write) {
+    uintptr_t w[2];
+    int count = probe_windows(p, n, w);
+    for (int i = 0; i < count; ++i) {
+        auto* at = reinterpret_cast<void*>(w[i]);
+        if (syscall(SYS_rt_sigprocmask, 0x7fff, at, nullptr, 8) == 0 || errno == EFAULT) return false;
+    }
+    for (int i = 0; write && i < count; ++i) {
+        auto* at = reinterpret_cast<void*>(w[i]);
+        unsigned char keep[8];
+        memcpy(keep, at, 8);  // it reads: checked above
+        if (syscall(SYS_rt_sigprocmask, SIG_BLOCK, nullptr, at, 8) != 0) return false;
+        memcpy(at, keep, 8);
+    }
+    return true;
+}
+
+// A pipe copies the way the kernel's get_user and put_user do: write(2) from
+// memory that does not read fails with EFAULT, and so does read(2) into
+// memory that does not write, where the read itself is the store. No lock,
+// no malloc: safe in a signal handler.
+int copy_through_pipe(void* to, const void* from, size_t n) {
+    int p[2];
+    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) {
+        bool ok = kernel_can_access(from, n, false) && kernel_can_access(to, n, true);
+        if (ok) memcpy(to, from, n);
+        return ok ? 0 : EFAULT;
+    }
+    int err = EFAULT;
+    if (write(p[1], from, n) == static_cast<ssize_t>(n) && read(p[0], to, n) == static_cast<ssize_t>(n)) err = 0;
+    close(p[0]);
+    close(p[1]);
+    return err;
+}
+
+// process_vm_readv/writev on ourselves reports EFAULT for memory we may not
+// touch, where a plain access would kill the host with SIGSEGV. Where they are
+// refused, the pipe does the same; a pointer is never trusted.
 int copy_user(void* local, void* remote, size_t size, bool write) {
-    struct iovec l = {local, size};
-    struct iovec r = {remote, size};
-    ssize_t n = write ? process_vm_writev(self_pid(), &l, 1, &r, 1, 0)
-                      : process_vm_readv(self_pid(), &l, 1, &r, 1, 0);
-    if (n == static_cast<ssize_t>(size)) return 0;
-    if (n >= 0 || errno == EFAULT) return EFAULT;
-    if (write)
-        memcpy(remote, local, size);
-    else
-        memcpy(local, remote, size);
-    return 0;
+    int saved = errno;
+    int err = EFAULT;
+    if (!g_vm_refused.load(std::memory_order_relaxed)) {
+        struct iovec l = {local, size};
+        struct iovec r = {remote, size};
+        ssize_t n = write ? process_vm_writev(self_pid(), &l, 1, &r, 1, 0)
+                          : process_vm_readv(self_pid(), &l, 1, &r, 1, 0);
+        if (n == static_cast<ssize_t>(size)) {
+            errno = saved;
+            return 0;
+        }
+        if (n < 0 && (errno == ENOSYS || errno == EPERM)) g_vm_refused.store(true, std::memory_order_relaxed);
+        // process_vm_readv wants a readable mapping, but on x86 a write-only
+        // page reads too, and the kernel's get_user reads it: the pipe
+        // copies the way get_user does.
+        if (!write || g_vm_refused.load(std::memory_order_relaxed))
+            err = write ? copy_through_pipe(remote, local, size) : copy_through_pipe(local, remote, size);
+    } else {
+        err = write ? copy_through_pipe(remote, local, size) : copy_through_pipe(local, remote, size);
+    }
+    errno = saved;
+    return err;
 }
 
 }  // namespace
@@ -138,6 +213,13 @@ bool learn_stack(uintptr_t sp) {
 }
 }  // namespace
 
+void forget_learned_state() {
+    t_stack_lo = t_stack_hi = 0;
+    t_stack_state = 0;
+    g_vm_refused.store(false, std::memory_order_relaxed);
+    g_pipe_size_refused.store(false, std::memory_order_relaxed);
+}
+
 bool on_live_stack(const void* p, size_t size, const void* frame) {
     uintptr_t at = reinterpret_cast<uintptr_t>(p);
     uintptr_t sp = reinterpret_cast<uintptr_t>(frame);
@@ -147,22 +229,8 @@ bool on_live_stack(const void* p, size_t size, const void* frame) {
     return sp >= t_stack_lo && sp < t_stack_hi && at > sp && at <= t_stack_hi - size;
 }
 
-// process_vm_readv wants a readable mapping, but on x86 a write-only page
-// reads too, and the kernel's get_user reads it: a pipe copies the way
-// get_user does. Only for pointers process_vm_readv refused.
-int read_through_pipe(const void* where, void* value, size_t n) {
-    int p[2];
-    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) return EFAULT;
-    int err = EFAULT;
-    if (write(p[1], where, n) == static_cast<ssize_t>(n) && read(p[0], value, n) == static_cast<ssize_t>(n)) err = 0;
-    close(p[0]);
-    close(p[1]);
-    return err;
-}
-
 int read_user(const void* where, void* value, size_t n) {
-    int err = copy_user(value, const_cast<void*>(where), n, false);
-    return err == EFAULT ? read_through_pipe(where, value, n) : err;
+    return copy_user(value, const_cast<void*>(where), n, false);
 }
 
 int write_user(void* where, const void* value, size_t n) {
@@ -239,20 +307,41 @@ bool offset_beyond_fs_limit(int fd, int64_t pos, bool directory) {
     }
     // The file system's llseek refuses offsets past its limit (s_maxbytes):
     // ask on a description of our own, so the caller's position stays put.
+    int saved = errno;
     char path[64];
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     int probe = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (probe < 0) probe = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (probe < 0) return false;
-    bool beyond = lseek(probe, pos, SEEK_SET) < 0 && errno == EINVAL;
-    close(probe);
+    bool beyond;
+    if (probe >= 0) {
+        beyond = lseek(probe, pos, SEEK_SET) < 0 && errno == EINVAL;
+        close(probe);
+    } else {
+        // No /proc (a compat layer), no descriptor to spare, or no access to
+        // the file by its name any more: ask on the caller's description
+        // and put its position back at once.
+        off_t here = lseek(fd, 0, SEEK_CUR);
+        beyond = here >= 0 && lseek(fd, pos, SEEK_SET) < 0 && errno == EINVAL;
+        if (here >= 0 && !beyond) lseek(fd, here, SEEK_SET);
+    }
+    errno = saved;
     return beyond;
 }
 
+// Where F_GETPIPE_SZ is refused, a pipe cannot have been resized either
+// (F_SETPIPE_SZ is refused too): it has Linux's default, PIPE_DEF_BUFFERS.
 bool pipe_capacity(int fd, size_t* capacity, size_t* queued) {
-    int cap = fcntl(fd, F_GETPIPE_SZ);
+    int saved = errno;
+    int cap = -1;
+    if (!g_pipe_size_refused.load(std::memory_order_relaxed)) {
+        cap = fcntl(fd, F_GETPIPE_SZ);
+        if (cap < 0 && errno == EINVAL) g_pipe_size_refused.store(true, std::memory_order_relaxed);
+    }
+    if (cap < 0 && g_pipe_size_refused.load(std::memory_order_relaxed)) cap = static_cast<int>(kDefaultPipeSize);
     int q = 0;
-    if (cap < 0 || ioctl(fd, FIONREAD, &q) < 0) return false;
+    bool ok = cap >= 0 && ioctl(fd, FIONREAD, &q) == 0;
+    errno = saved;
+    if (!ok) return false;
     *capacity = static_cast<size_t>(cap);
     *queued = static_cast<size_t>(q);
     return true;

@@ -26,6 +26,12 @@ int write_user(void* where, const void* value, size_t n);
 // per thread.
 bool on_live_stack(const void* p, size_t size, const void* frame);
 
+// For the test harness: forget what this thread learned about its stack and
+// what the process learned about refused calls, as in a process that starts
+// now (a forked child inherits both, and the child may live in another
+// kernel profile than its parent).
+void forget_learned_state();
+
 // True when the kernel's ssize_t is wider than the process's: an ILP32
 // process (i386) on a 64-bit kernel, whose syscall entry zero-extends
 // `count`, so that a count of 2 GiB or more is clamped to MAX_RW_COUNT there
