@@ -5,18 +5,18 @@
 #
 # c_enter "$@" (first thing in a test): finds or makes the root
 # (toolchain/bullseye-root.sh; SKIP, status 77, where it cannot be had),
-# installs the build under a work directory, and re-executes the test in a
-# private mount namespace where
-#   ROOT/usr/local  is that install tree (bind mount; the cached root is
-#                   never written),
+# unpacks the build's binary tarball (cpack -G TGZ) in a work directory, and
+# re-executes the test in a private mount namespace where
+#   ROOT/usr/local  is that unpacked tarball (a bind mount: the cached root
+#                   is never written),
 #   ROOT/tmp        is the host's /tmp, so that a path under /tmp is the same
 #                   inside and outside (the servers' state, the files),
 #   ROOT/dev        holds null, zero, full, random and urandom only,
 #   ROOT/proc       is not mounted: a layer without procfs.
 # Nothing of it reaches the host's mount table, and it ends with the test.
 #
-# Environment (set by CTest): SFSHIM_BUILD (the build tree), SFSHIM_CMAKE
-# (cmake, for the install), SFSHIM_NOSENDFILE (the host's sfshim-nosendfile).
+# Environment (set by CTest): SFSHIM_BUILD (the build tree), SFSHIM_CPACK
+# (cpack, for the tarball), SFSHIM_NOSENDFILE (the host's sfshim-nosendfile).
 
 C_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 C_SRC=$(cd "$C_DIR/../.." && pwd)
@@ -43,10 +43,17 @@ c_enter() {
 	trap 'rm -rf "$C_WORK"' EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM HUP
-	# The install tree, as it would be unpacked under the root's /usr/local.
+	# The binary tarball of this build, unpacked as an administrator unpacks
+	# it under a Linux tree's /usr/local (tar -xzf FILE -C PREFIX).
 	mkdir "$C_WORK/usr-local"
-	"${SFSHIM_CMAKE:-cmake}" --install "$SFSHIM_BUILD" --prefix "$C_WORK/usr-local" >"$C_WORK/install.log" 2>&1 ||
-		{ cat "$C_WORK/install.log"; c_die "cmake --install $SFSHIM_BUILD failed"; }
+	"${SFSHIM_CPACK:-cpack}" -G TGZ --config "$SFSHIM_BUILD/CPackConfig.cmake" -B "$C_WORK/pkg" \
+		>"$C_WORK/cpack.log" 2>&1 || { cat "$C_WORK/cpack.log"; c_die "cpack -G TGZ failed"; }
+	local tgz
+	tgz=$(echo "$C_WORK"/pkg/sfshim-*-linux-x86_64.tar.gz)
+	[ -f "$tgz" ] || c_die "no sfshim-VERSION-linux-x86_64.tar.gz from cpack: $(ls "$C_WORK/pkg")"
+	tar -xzf "$tgz" -C "$C_WORK/usr-local" || c_die "cannot unpack $tgz"
+	rm -rf "$C_WORK/pkg"
+	echo "install tree: $(basename "$tgz"), unpacked at the root's /usr/local"
 	rc=0
 	C_IN_NS=1 C_ROOT=$root C_WORK=$C_WORK \
 		unshare --mount --propagation private "${BASH:-bash}" "$0" "$@" || rc=$?
