@@ -16,7 +16,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <seccomp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -39,6 +38,7 @@
 #include <string>
 #include <vector>
 
+#include "kernel_profile.h"
 #include "sfshim/sfshim.h"
 
 #ifndef SFBENCH_BUILD_TYPE
@@ -622,12 +622,9 @@ struct WorkerCtx {
 };
 
 void install_nosendfile_filter() {
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-    if (!ctx) fail("seccomp_init failed");
-    if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(sendfile), 0) != 0)
-        fail("seccomp_rule_add(sendfile) failed");
-    if (seccomp_load(ctx) != 0) fail("seccomp_load failed");
-    seccomp_release(ctx);
+    sfk_rules rules{};
+    rules.sendfile_errno = ENOSYS;
+    if (sfk_install(&rules) != 0) fail("cannot install the seccomp filter");
     errno = 0;
     if (syscall(SYS_sendfile, -1, -1, nullptr, 0) != -1 || errno != ENOSYS)
         fail("the seccomp filter does not make sendfile fail with ENOSYS");

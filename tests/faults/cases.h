@@ -76,6 +76,12 @@ struct Obs {
     static Obs parse(const std::string &s);
 };
 
+// Why a case cannot be made under a via's kernel (a /proc file where there
+// is no /proc), or nullptr. run_table reports such a case as not run
+// (harness text starting with kNotRun) and compare_tables skips it.
+const char *cannot_run(Via via, const Case &c);
+constexpr const char *kNotRun = "not run: ";
+
 // Builds the case's fixture in this process, calls, observes, cleans up.
 // `before_call` and `after_call`, when given, run right around the call.
 Obs run_case(Via via, const Case &c, const std::function<void()> &before_call = nullptr,

@@ -34,7 +34,8 @@ void check_table(const std::vector<Case> &cases, const std::vector<Via> &vias)
 
 const std::vector<Via> &hostile_vias()
 {
-    static const std::vector<Via> v = {Via::Emulate, Via::Mmap, Via::Rw, Via::Auto, Via::AutoEnosys};
+    static const std::vector<Via> v = {Via::Emulate, Via::Mmap, Via::Rw, Via::Auto, Via::AutoEnosys,
+                                       Via::AutoCompat};
     return v;
 }
 

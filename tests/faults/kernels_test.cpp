@@ -91,3 +91,11 @@ TEST_CASE("AUTO in a FreeBSD-like kernel (EINVAL for count 0) matches the workin
 {
     check_kernel(Via::AutoFreebsd);
 }
+
+// NetBSD's amd64 compat_linux: no sendfile, process_vm_readv/writev, splice,
+// vmsplice, tee, copy_file_range, F_GETPIPE_SZ, and no /proc.
+TEST_CASE("AUTO in NetBSD's compat_linux profile without /proc matches the working kernel on the table",
+          "[kernels]")
+{
+    check_kernel(Via::AutoCompat);
+}

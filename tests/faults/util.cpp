@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <seccomp.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -21,6 +20,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+
+#include "kernel_profile.h"
+#include "platform/platform.h" // forget_learned_state
 
 #ifndef SFSHIM_FAULTS_SCRATCH_DIR
 #define SFSHIM_FAULTS_SCRATCH_DIR "/tmp"
@@ -39,6 +41,7 @@ const char *name(Via v)
     case Via::AutoEnosys: return "shim AUTO (sendfile gives ENOSYS)";
     case Via::AutoEperm: return "shim AUTO (sendfile gives EPERM)";
     case Via::AutoFreebsd: return "shim AUTO (EINVAL for count 0)";
+    case Via::AutoCompat: return "shim AUTO (NetBSD compat_linux profile, no /proc)";
     }
     return "?";
 }
@@ -46,7 +49,7 @@ const char *name(Via v)
 const std::vector<Via> &shim_vias()
 {
     static const std::vector<Via> v = {Via::Emulate,    Via::Mmap,      Via::Rw,         Via::Auto,
-                                       Via::AutoEnosys, Via::AutoEperm, Via::AutoFreebsd};
+                                       Via::AutoEnosys, Via::AutoEperm, Via::AutoFreebsd, Via::AutoCompat};
     return v;
 }
 
@@ -69,27 +72,29 @@ ssize_t send_via(Via v, int out_fd, int in_fd, int64_t *offset, size_t count)
 
 bool install_filter(Via v)
 {
-    if (v != Via::AutoEnosys && v != Via::AutoEperm && v != Via::AutoFreebsd)
-        return true;
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-    if (!ctx)
-        return false;
-    int rc;
-    if (v == Via::AutoEnosys) {
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(sendfile), 0);
-    } else if (v == Via::AutoEperm) {
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(sendfile), 0);
-    } else {
-        scmp_arg_cmp zero{};
-        zero.arg = 3;
-        zero.op = SCMP_CMP_EQ;
-        zero.datum_a = 0;
-        rc = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EINVAL), SCMP_SYS(sendfile), 1, &zero);
+    sfk_rules rules{};
+    switch (v) {
+    case Via::AutoEnosys: rules.sendfile_errno = ENOSYS; break;
+    case Via::AutoEperm: rules.sendfile_errno = EPERM; break;
+    case Via::AutoFreebsd:
+        rules.sendfile_errno = EINVAL;
+        rules.sendfile_count_zero = 1;
+        break;
+    case Via::AutoCompat: {
+        rules.sendfile_errno = ENOSYS;
+        rules.compat = 1;
+        int real_proc = -1;
+        if (sfk_hide_proc(&real_proc) != 0)
+            return false;
+        sftest::set_real_proc(real_proc);
+        break;
     }
-    if (rc == 0)
-        rc = seccomp_load(ctx);
-    seccomp_release(ctx);
-    return rc == 0;
+    default: return true;
+    }
+    if (sfk_install(&rules) != 0)
+        return false;
+    sfshim::platform::forget_learned_state();
+    return true;
 }
 
 static inline uint64_t mix(uint64_t x)

@@ -29,6 +29,7 @@ enum class Via {
     AutoEnosys,  // SFSHIM_MODE_AUTO, sendfile gives ENOSYS (seccomp)
     AutoEperm,   // SFSHIM_MODE_AUTO, sendfile gives EPERM (seccomp)
     AutoFreebsd, // SFSHIM_MODE_AUTO, sendfile gives EINVAL when count == 0 (seccomp)
+    AutoCompat,  // SFSHIM_MODE_AUTO in NetBSD compat_linux's profile, no /proc (kernel_profile.h)
 };
 
 const char *name(Via v);
@@ -38,8 +39,11 @@ const std::vector<Via> &shim_vias();
 const std::vector<Via> &engine_vias();
 
 ssize_t send_via(Via v, int out_fd, int in_fd, int64_t *offset, size_t count);
-// Installs the seccomp filter a Via needs (nothing for the others). Call it
-// in a child: it cannot be undone. Returns false on failure.
+// Installs the seccomp filter a Via needs (nothing for the others); for
+// AutoCompat first a private mount namespace with an empty /proc (the
+// harness keeps the real one: sftest::proc_open). The shim then forgets what
+// the parent taught it. Call it in a child: it cannot be undone. Returns
+// false on failure.
 bool install_filter(Via v);
 
 // Content: the byte at file offset p depends on (seed, p) only.

@@ -122,7 +122,7 @@ std::vector<Step> make_episode(Rand rand, size_t steps)
 const std::vector<Via> &fuzz_vias()
 {
     static const std::vector<Via> v = {Via::Emulate, Via::Mmap,      Via::Rw,         Via::Auto,
-                                       Via::AutoEnosys, Via::AutoEperm, Via::AutoFreebsd};
+                                       Via::AutoEnosys, Via::AutoEperm, Via::AutoFreebsd, Via::AutoCompat};
     return v;
 }
 
@@ -206,8 +206,7 @@ std::string episode_in_child(Via via, const std::vector<Step> &steps)
     out[4] = eventfd(0, EFD_CLOEXEC);
     out[6] = make_file(6, 500, true);
     {
-        std::string path = "/proc/self/fd/" + std::to_string(out[6]);
-        int a = open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+        int a = sftest::proc_open("self/fd/" + std::to_string(out[6]), O_WRONLY | O_APPEND);
         close(out[6]);
         out[6] = a;
     }

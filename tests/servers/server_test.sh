@@ -7,6 +7,9 @@
 #             noshim   the same kernel without the shim: the negative control
 #             kernel   the normal kernel through sfshim --mode auto: the calls
 #                      pass through to the kernel, every byte arrives
+#             compat   NetBSD compat_linux's profile without /proc
+#                      (sfshim-nosendfile --profile compat --no-proc) through
+#                      sfshim: every byte arrives, the calls were emulated
 #     BIGSIZE the largest file, bytes (default 50 MiB)
 # Environment: SFSHIM, SFSHIM_NOSENDFILE, SFSHIM_LIBRARY (set by CTest).
 set -uo pipefail
@@ -81,6 +84,43 @@ noshim)
 	fi
 	t_expect "no shim, no shim stats" t_no_stats
 	;;
+compat)
+	echo "$server, NetBSD compat_linux profile without /proc, through sfshim:"
+	# The launcher the server runs under: the profile around sfshim (serve.sh
+	# with --kernel adds no filter of its own). The supervisor stays outside.
+	real_sfshim=$SFSHIM
+	printf '#!/bin/sh\nexec "%s" --profile compat --no-proc -- "%s" "$@"\n' \
+		"$SFSHIM_NOSENDFILE" "$real_sfshim" >"$T_WORK/sfshim-compat"
+	chmod 755 "$T_WORK/sfshim-compat"
+	t_expect "the profile has no /proc and refuses F_GETPIPE_SZ" \
+		"$SFSHIM_NOSENDFILE" --profile compat --no-proc -- python3 -c '
+import fcntl, os, sys
+r, w = os.pipe()
+try:
+    fcntl.fcntl(w, 1032)
+    sys.exit("F_GETPIPE_SZ works")
+except OSError:
+    pass
+sys.exit("/proc is there" if os.listdir("/proc") else 0)'
+	export SFSHIM=$T_WORK/sfshim-compat
+	t_start "$server" --kernel
+	SFSHIM=$real_sfshim
+	t_check_all
+	pid=$(cat "$T_DIR/server.pid" 2>/dev/null)
+	t_expect "the server runs in the profile's mount namespace (its /proc empty)" \
+		[ -n "$pid" ] && [ "$(readlink "/proc/$pid/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ]
+	t_stop
+	t_stats "$T_DIR"
+	t_expect "the shim emulated the calls (emulated_calls $st_emulated_calls > 0)" \
+		[ "$st_emulated_calls" -gt 0 ]
+	t_expect "it saw the kernel refuse sendfile (kernel_enosys true in $st_enosys of $st_processes)" \
+		[ "$st_enosys" -gt 0 ]
+	t_expect "no call got through to the kernel (native_calls $st_native_calls == 0)" \
+		[ "$st_native_calls" -eq 0 ]
+	t_expect "the bodies went through sendfile (bytes $st_bytes >= $((big + 10485760)))" \
+		[ "$st_bytes" -ge $((big + 10485760)) ]
+	t_expect "no sendfile error in the server's error log" t_log_clean
+	;;
 kernel)
 	echo "$server, normal kernel, through sfshim --mode auto:"
 	t_start "$server" --kernel --mode auto
@@ -94,7 +134,7 @@ kernel)
 	t_expect "the kernel never refused (kernel_enosys false everywhere)" [ "$st_enosys" -eq 0 ]
 	t_expect "no sendfile error in the server's error log" t_log_clean
 	;;
-*) t_die "unknown case '$case' (shim, noshim or kernel)" ;;
+*) t_die "unknown case '$case' (shim, noshim, kernel or compat)" ;;
 esac
 
 echo "  ($(( ($(date +%s%N) - t0) / 1000000 )) ms)"

@@ -9,7 +9,6 @@
 #include <cstring>
 #include <fcntl.h>
 #include <poll.h>
-#include <seccomp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -18,7 +17,9 @@
 
 #include <sfshim/sfshim.h>
 
-#include "policy.h" // sfshim::dispatch_off32: the 32-bit call behind i386 `sendfile`
+#include "kernel_profile.h"
+#include "platform/platform.h" // forget_learned_state
+#include "policy.h"            // sfshim::dispatch_off32: the 32-bit call behind i386 `sendfile`
 
 #include "drain.h"
 
@@ -35,52 +36,58 @@ const char *name(Caller c)
     case Caller::AutoEnosys: return "shim AUTO (kernel sendfile gives ENOSYS)";
     case Caller::AutoEperm: return "shim AUTO (kernel sendfile gives EPERM)";
     case Caller::AutoFreebsd: return "shim AUTO (kernel sendfile gives EINVAL for count 0)";
+    case Caller::AutoCompat: return "shim AUTO (NetBSD compat_linux profile, no /proc)";
     }
     return "?";
 }
 
+const char *cannot_run(const Spec &spec, Caller c)
+{
+    if (c != Caller::AutoCompat)
+        return nullptr;
+    if (spec.in == In::Path && spec.in_path.compare(0, 6, "/proc/") == 0)
+        return "no /proc under the compat profile";
+    if (spec.pipe_size != 0)
+        return "F_SETPIPE_SZ is refused under the compat profile: no pipe of another size";
+    return nullptr;
+}
+
 namespace {
 
-// Installs the filter that plays a kernel without (a working) sendfile.
-bool take_sendfile_away(Caller c, std::string &err)
+// The kernel a caller plays (kernel_profile.h). The compat profile's child
+// first covers /proc in a mount namespace of its own, keeping the real one
+// for the harness's observations; its fixture is built before that (the
+// descriptors a program has), so that the harness may use /proc and
+// F_GETPIPE_SZ for it, and the filter comes last. The shim forgets what the
+// parent process taught it: this child starts in another kernel.
+bool enter_kernel(Caller c, std::string &err)
 {
-    if (c != Caller::AutoEnosys && c != Caller::AutoEperm && c != Caller::AutoFreebsd)
-        return true;
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-    if (!ctx) {
-        err = "seccomp_init failed";
-        return false;
+    sfk_rules rules{};
+    switch (c) {
+    case Caller::AutoEnosys: rules.sendfile_errno = ENOSYS; break;
+    case Caller::AutoEperm: rules.sendfile_errno = EPERM; break;
+    case Caller::AutoFreebsd:
+        rules.sendfile_errno = EINVAL;
+        rules.sendfile_count_zero = 1;
+        break;
+    case Caller::AutoCompat: {
+        rules.sendfile_errno = ENOSYS;
+        rules.compat = 1;
+        int real_proc = -1;
+        if (int rc = sfk_hide_proc(&real_proc)) {
+            err = std::string("cannot hide /proc (root needed): ") + std::strerror(-rc);
+            return false;
+        }
+        sftest::set_real_proc(real_proc);
+        break;
     }
-    // Every sendfile of this ABI: on i386 glibc's sendfile64 is syscall 239,
-    // its sendfile (32-bit offset) 187; 64-bit ABIs have the one.
-    // count (argument 3) == 0, every field named: SCMP_A3 leaves datum_b
-    // out, which clang's -Wmissing-field-initializers reports.
-    scmp_arg_cmp count_is_0{};
-    count_is_0.arg = 3;
-    count_is_0.op = SCMP_CMP_EQ;
-    count_is_0.datum_a = 0;
-    int rc = 0;
-    for (int nr : {SCMP_SYS(sendfile),
-#ifdef __NR_sendfile64
-                   SCMP_SYS(sendfile64),
-#endif
-         }) {
-        if (rc != 0)
-            break;
-        if (c == Caller::AutoEnosys)
-            rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
-        else if (c == Caller::AutoEperm)
-            rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
-        else
-            rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EINVAL), nr, 1, count_is_0);
+    default: return true;
     }
-    if (rc == 0)
-        rc = seccomp_load(ctx);
-    seccomp_release(ctx);
-    if (rc != 0) {
+    if (int rc = sfk_install(&rules)) {
         err = std::string("seccomp: ") + std::strerror(-rc);
         return false;
     }
+    sfshim::platform::forget_learned_state();
     return true;
 }
 
@@ -134,6 +141,7 @@ ssize_t invoke(Caller c, int out_fd, int in_fd, int64_t *offset, size_t count)
     case Caller::AutoEnosys:
     case Caller::AutoEperm:
     case Caller::AutoFreebsd:
+    case Caller::AutoCompat:
         return sfshim_sendfile_mode(SFSHIM_MODE_AUTO, out_fd, in_fd, offset, count);
     }
     return -1;
@@ -143,8 +151,7 @@ ssize_t invoke(Caller c, int out_fd, int in_fd, int64_t *offset, size_t count)
 // system's limit) is summarised as its size plus its last MiB.
 std::string read_whole_file(int fd, std::string &err)
 {
-    std::string path = "/proc/self/fd/" + std::to_string(fd);
-    int r = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    int r = sftest::proc_open("self/fd/" + std::to_string(fd), O_RDONLY);
     struct stat st;
     if (r < 0 || fstat(r, &st) != 0) {
         err = "reopen output file: " + std::string(std::strerror(errno));
@@ -183,7 +190,8 @@ Observation observe_in_this_process(const Spec &spec, Caller caller)
     sigaddset(&pipe_set, SIGXFSZ); // writes past the file-size limit raise it
     sigprocmask(SIG_BLOCK, &pipe_set, nullptr);
 
-    if (!take_sendfile_away(caller, o.harness_error))
+    bool compat = caller == Caller::AutoCompat;
+    if (!compat && !enter_kernel(caller, o.harness_error))
         return o;
     Built b;
     build(spec, b);
@@ -191,6 +199,8 @@ Observation observe_in_this_process(const Spec &spec, Caller caller)
         o.harness_error = "fixture: " + b.error;
         return o;
     }
+    if (compat && !enter_kernel(caller, o.harness_error))
+        return o;
 
     bool concurrent = false;
     DrainUntil until = DrainUntil::Empty;

@@ -16,9 +16,16 @@ enum class Caller {
     AutoEnosys,  // SFSHIM_MODE_AUTO where sendfile gives ENOSYS (NetBSD compat_linux, seccomp)
     AutoEperm,   // SFSHIM_MODE_AUTO where sendfile gives EPERM (sandbox profiles)
     AutoFreebsd, // SFSHIM_MODE_AUTO where count == 0 gives EINVAL (FreeBSD linuxulator)
+    AutoCompat,  // SFSHIM_MODE_AUTO in NetBSD compat_linux's profile with no /proc
+                 // (kernel_profile.h), in a private mount namespace of the child
 };
 
 const char *name(Caller c);
+
+// Why a case cannot be made under the caller's kernel, or nullptr. Under the
+// compat profile: an input under /proc (there is none) and a pipe of another
+// size than the default (F_SETPIPE_SZ is refused).
+const char *cannot_run(const Spec &spec, Caller c);
 
 // Fork, build the fixture fresh, make the call(s), observe, report over a
 // pipe. A crash, a hang (timeout_ms) or a broken report becomes

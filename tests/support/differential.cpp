@@ -15,7 +15,7 @@ const std::vector<Caller> &all_shim_callers()
     static const std::vector<Caller> callers = [] {
         std::vector<Caller> c = {Caller::Emulate,    Caller::Mmap,      Caller::Rw,
                                  Caller::Auto,       Caller::AutoEnosys, Caller::AutoEperm,
-                                 Caller::AutoFreebsd};
+                                 Caller::AutoFreebsd, Caller::AutoCompat};
         if (env_u64("SFSHIM_DIFF_SELFCHECK", 0))
             c.insert(c.begin(), Caller::Kernel);
         return c;
@@ -38,6 +38,10 @@ Observation check_against_kernel(const Spec &spec, const std::vector<Caller> &ca
         return kernel;
     }
     for (Caller c : callers) {
+        if (const char *why = cannot_run(spec, c)) {
+            SUCCEED(name(c) << " not run: " << why);
+            continue;
+        }
         Observation shim = run_in_child(spec, c);
         std::vector<std::string> diffs = differences(spec, kernel, shim);
         if (diffs.empty()) {

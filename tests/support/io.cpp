@@ -3,12 +3,26 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 namespace sftest {
+
+namespace {
+int g_real_proc = -1;
+}
+
+void set_real_proc(int dirfd) { g_real_proc = dirfd; }
+
+int proc_open(const std::string &rel, int flags)
+{
+    if (g_real_proc >= 0)
+        return openat(g_real_proc, rel.c_str(), flags | O_CLOEXEC);
+    return open(("/proc/" + rel).c_str(), flags | O_CLOEXEC);
+}
 
 bool write_all(int fd, const std::string &s)
 {

@@ -28,4 +28,10 @@ ChildEnd collect_child(pid_t pid, int fd, int timeout_ms, std::string *out);
 // fallback when unset, empty or not a number.
 uint64_t env_u64(const char *name, uint64_t fallback);
 
+// The harness's own view of /proc, which it keeps where the program under
+// test has none (the compat profile's empty /proc): opens "/proc/" + rel, or
+// rel under the real /proc given to set_real_proc (an O_PATH descriptor).
+int proc_open(const std::string &rel, int flags);
+void set_real_proc(int dirfd);
+
 } // namespace sftest
