@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "common.h"
+#include "platform/platform.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -36,6 +37,12 @@ void complain_to_stderr(const char* line) {
         (void)ignored;
     }
 }
+
+// SFSHIM_STATS names a file the process writes at exit and SFSHIM_LOG what it
+// tells on stderr: in a process with elevated rights (set-user-ID,
+// set-group-ID, file capabilities) they come from the invoker and are
+// ignored, as glibc ignores its own variables there.
+const char* trusted_getenv(const char* name) { return platform::elevated_rights() ? nullptr : getenv(name); }
 
 }  // namespace
 
@@ -244,8 +251,8 @@ __attribute__((constructor)) static void read_environment_at_load() { config(); 
 
 const Config& config() {
     pthread_once(&g_config_once, [] {
-        g_config = config_from_env(getenv("SFSHIM_MODE"), getenv("SFSHIM_LOG"),
-                                   getenv("SFSHIM_STATS"), getenv("SFSHIM_TUNE"), complain_to_stderr);
+        g_config = config_from_env(getenv("SFSHIM_MODE"), trusted_getenv("SFSHIM_LOG"),
+                                   trusted_getenv("SFSHIM_STATS"), getenv("SFSHIM_TUNE"), complain_to_stderr);
     });
     return g_config;
 }

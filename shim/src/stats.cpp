@@ -4,12 +4,15 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 
 #include "common.h"
 #include "config.h"
+#include "log.h"
 #include "policy.h"
 
 namespace sfshim {
@@ -57,13 +60,44 @@ __attribute__((destructor)) void report_at_exit() {
         return;
     }
     char path[600];
-    if (!expand_stats_path(cfg.stats_path, pid, path, sizeof path)) return;
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0644);
-    if (fd < 0) return;
+    if (!expand_stats_path(cfg.stats_path, pid, path, sizeof path)) {
+        SFSHIM_LOG(warn, "SFSHIM_STATS: the path does not fit once %%p is expanded; no report");
+        return;
+    }
     size_t n = format_stats_json(s, pid, mode_name(cfg.mode), buf, sizeof buf);
-    write_all(fd, buf, n);
-    close(fd);
+    // Failing costs the program nothing: a line only when logging is on.
+    if (int err = append_stats_line(path, buf, n))
+        SFSHIM_LOG(warn, "SFSHIM_STATS: no report written to %s: %s", path,
+                   err == EINVAL ? "not a regular file" : err == ELOOP ? "a symbolic link" : strerror(err));
 }
+
+}  // namespace
+
+int open_stats_file(const char* path) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK, 0644);
+    if (fd < 0) return -errno;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {  // a FIFO with a reader, a device, a socket...
+        close(fd);
+        return -EINVAL;
+    }
+    return fd;
+}
+
+int append_stats_line(const char* path, const char* line, size_t len) {
+    int fd = open_stats_file(path);
+    if (fd < 0) return -fd;
+    // One write: O_APPEND places it at the end as a whole. Never resumed
+    // after a short count, which would put the rest after another's line.
+    ssize_t w;
+    do w = write(fd, line, len);
+    while (w < 0 && errno == EINTR);
+    int err = w < 0 ? errno : static_cast<size_t>(w) < len ? ENOSPC : 0;
+    close(fd);
+    return err;
+}
+
+namespace {
 
 size_t clamp_len(int n, size_t size) {
     if (n < 0 || size == 0) return 0;

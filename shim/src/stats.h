@@ -36,4 +36,15 @@ void stats_init();
 size_t format_stats_text(const sfshim_stats& s, long pid, char* buf, size_t size);
 size_t format_stats_json(const sfshim_stats& s, long pid, const char* mode, char* buf, size_t size);
 
+// Opens SFSHIM_STATS's file for the exit report: created if missing, opened
+// for appending; a symbolic link at the path is refused (O_NOFOLLOW), a FIFO
+// never blocks (O_NONBLOCK), and anything but a regular file is refused
+// (-EINVAL). The descriptor, or -errno (-ELOOP for a link, -ENXIO for a FIFO
+// without a reader).
+int open_stats_file(const char* path);
+
+// Appends one report line to the file at `path` in one write(), so that
+// processes sharing the file never interleave their lines. 0 or an errno.
+int append_stats_line(const char* path, const char* line, size_t len);
+
 }  // namespace sfshim

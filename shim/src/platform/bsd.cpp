@@ -268,6 +268,15 @@ bool chardev_can_splice(uint64_t rdev) {
 
 void raise_sigpipe() { pthread_kill(pthread_self(), SIGPIPE); }
 
+#if defined(SFSHIM_PLATFORM_BSD_GENERIC) || defined(SFSHIM_BSD_MODEL_FREEBSD) || defined(SFSHIM_BSD_MODEL_MACOS)
+// Compiled on Linux for the unit tests, where libc has no issetugid.
+bool elevated_rights() { return getuid() != geteuid() || getgid() != getegid(); }
+#else
+// Set by exec of a set-user-ID or set-group-ID program, and kept after it
+// changes its IDs.
+bool elevated_rights() { return issetugid() != 0; }
+#endif
+
 int path_only_open_flag() {
 #ifdef O_PATH
     return O_PATH;  // FreeBSD 14 and later

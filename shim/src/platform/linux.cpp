@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -381,6 +382,14 @@ bool chardev_can_splice(uint64_t rdev) {
 
 void raise_sigpipe() {
     syscall(SYS_tgkill, self_pid(), static_cast<pid_t>(syscall(SYS_gettid)), SIGPIPE);
+}
+
+// AT_SECURE is what glibc's secure_getenv and ld.so go by (set-user-ID,
+// set-group-ID, file capabilities, an LSM's say). getauxval is in glibc from
+// 2.16 and in musl. The IDs are asked too: a kernel or compatibility layer
+// that passes no AT_SECURE still shows a set-user-ID program by them.
+bool elevated_rights() {
+    return getauxval(AT_SECURE) != 0 || getuid() != geteuid() || getgid() != getegid();
 }
 
 }  // namespace sfshim::platform

@@ -60,6 +60,12 @@ bool chardev_can_splice(uint64_t rdev);
 // SIGPIPE to the calling thread, as the kernel sends it on a broken pipe.
 void raise_sigpipe();
 
+// True when the process runs with rights its user did not give it: a
+// set-user-ID or set-group-ID program, or one with file capabilities (Linux's
+// AT_SECURE, the BSDs' issetugid). Its environment is then the invoker's and
+// is not trusted with file names.
+bool elevated_rights();
+
 // Flags that differ by system: open's path-only flag (a descriptor that can
 // neither read nor write; 0 where there is none) and mmap's prefault flag.
 int path_only_open_flag();
