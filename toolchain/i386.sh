@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The 32-bit x86 build (i386, glibc) on this x86_64 machine: configures
 # build-i386/ with toolchain/cmake/i386-linux-gnu.cmake, builds everything,
-# and runs the unit, differential and interpose suites (CTest labels). The
+# and runs the unit, differential, interpose, abi (the glibc floor) and
+# tarball tests (CTest labels). The
 # x86_64 kernel runs the 32-bit programs through its i386 syscall ABI, so
 # the differential suite compares the shim with the kernel's own 32-bit
 # `sendfile` (32-bit offset, MAX_NON_LFS) and `sendfile64`.
@@ -43,5 +44,5 @@ for f in "$build/shim/libsfshim.so.0" "$build/tests/interpose/interpose_probe" \
 done
 
 export SFSHIM_DIFF_ITERATIONS=${SFSHIM_DIFF_ITERATIONS:-60}
-ctest --test-dir "$build" -L 'unit|differential|interpose' --output-on-failure \
+ctest --test-dir "$build" -L 'unit|differential|interpose|abi|tarball' --output-on-failure \
   -j"$jobs" --timeout 300

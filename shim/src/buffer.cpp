@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "buffer.h"
 
-#include <pthread.h>
 #include <stdint.h>
 
 #include <atomic>
@@ -17,30 +16,7 @@ struct Slot {
     char* data;  // written and read only by the slot's holder
 };
 // Zero-initialised at load: no constructor runs.
-Slot g_pool[kBufferPoolSlots];
-
-pthread_key_t g_thread_key;
-bool g_thread_key_ok = false;
-pthread_once_t g_thread_once = PTHREAD_ONCE_INIT;
-thread_local bool t_thread_buffer_busy = false;
-
-void free_thread_buffer(void* p) { platform::unmap_anonymous(p, config().tuning.rw_buffer); }
-void create_thread_key() { g_thread_key_ok = pthread_key_create(&g_thread_key, free_thread_buffer) == 0; }
-
-char* thread_buffer() {
-    pthread_once(&g_thread_once, create_thread_key);
-    if (!g_thread_key_ok) return nullptr;
-    void* p = pthread_getspecific(g_thread_key);
-    if (p == nullptr) {
-        p = platform::map_anonymous(config().tuning.rw_buffer);
-        if (p == nullptr) return nullptr;
-        if (pthread_setspecific(g_thread_key, p) != 0) {
-            platform::unmap_anonymous(p, config().tuning.rw_buffer);
-            return nullptr;
-        }
-    }
-    return static_cast<char*>(p);
-}
+Slot g_pool[kBufferPoolSlots + kBufferOverflowSlots];
 
 // Threads start their search at different slots (by where their stack is),
 // so that two threads rarely fight over one cache line.
@@ -49,40 +25,42 @@ int first_slot() {
     return static_cast<int>((sp >> 16) % kBufferPoolSlots);
 }
 
+// Takes slot s if it is free: 1 taken (its buffer mapped), 0 busy, -1 no memory.
+int take(int s, size_t size) {
+    Slot& slot = g_pool[s];
+    if (slot.busy.load(std::memory_order_relaxed) || slot.busy.exchange(true, std::memory_order_acquire))
+        return 0;
+    if (slot.data == nullptr) slot.data = static_cast<char*>(platform::map_anonymous(size));
+    if (slot.data == nullptr) {
+        slot.busy.store(false, std::memory_order_release);
+        return -1;
+    }
+    return 1;
+}
+
 }  // namespace
 
 BufferLease::BufferLease() : data_(stack_), size_(sizeof stack_), source_(kStack) {
     size_t size = config().tuning.rw_buffer;
     int start = first_slot();
-    for (int i = 0; i < kBufferPoolSlots; ++i) {
-        int s = (start + i) % kBufferPoolSlots;
-        Slot& slot = g_pool[s];
-        if (slot.busy.load(std::memory_order_relaxed) || slot.busy.exchange(true, std::memory_order_acquire))
-            continue;
-        if (slot.data == nullptr) slot.data = static_cast<char*>(platform::map_anonymous(size));
-        if (slot.data == nullptr) {  // no memory now: another slot will not have any either
-            slot.busy.store(false, std::memory_order_release);
+    int s = -1;
+    for (int i = 0; i < kBufferPoolSlots + kBufferOverflowSlots; ++i) {
+        int candidate = i < kBufferPoolSlots ? (start + i) % kBufferPoolSlots : i;
+        int got = take(candidate, size);
+        if (got < 0) break;  // no memory now: another slot will not have any either
+        if (got > 0) {
+            s = candidate;
             break;
         }
-        data_ = slot.data;
-        size_ = size;
-        source_ = s;
-        return;
     }
-    if (t_thread_buffer_busy) return;
-    if (char* p = thread_buffer()) {
-        t_thread_buffer_busy = true;
-        data_ = p;
-        size_ = size;
-        source_ = kThreadBuffer;
-    }
+    if (s < 0) return;
+    data_ = g_pool[s].data;
+    size_ = size;
+    source_ = s;
 }
 
 BufferLease::~BufferLease() {
-    if (source_ >= 0)
-        g_pool[source_].busy.store(false, std::memory_order_release);
-    else if (source_ == kThreadBuffer)
-        t_thread_buffer_busy = false;
+    if (source_ >= 0) g_pool[source_].busy.store(false, std::memory_order_release);
 }
 
 }  // namespace sfshim

@@ -2,9 +2,9 @@
 #include "config.h"
 
 #include "common.h"
+#include "once.h"
 #include "platform/platform.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +26,7 @@ constexpr ModeName kModes[] = {
 };
 
 Config g_config;
-pthread_once_t g_config_once = PTHREAD_ONCE_INIT;
+Once g_config_once;
 
 void complain_to_stderr(const char* line) {
     char buf[600];
@@ -250,10 +250,13 @@ Config config_from_env(const char* mode, const char* log, const char* stats, con
 __attribute__((constructor)) static void read_environment_at_load() { config(); }
 
 const Config& config() {
-    pthread_once(&g_config_once, [] {
+    auto read = [] {
         g_config = config_from_env(getenv("SFSHIM_MODE"), trusted_getenv("SFSHIM_LOG"),
                                    trusted_getenv("SFSHIM_STATS"), getenv("SFSHIM_TUNE"), complain_to_stderr);
-    });
+    };
+    // A signal handler that interrupted this thread's own reading reads
+    // again (the same values) instead of waiting for itself.
+    if (!g_config_once.run(read)) read();
     return g_config;
 }
 

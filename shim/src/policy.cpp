@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "policy.h"
 
-#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -10,6 +9,7 @@
 #include "common.h"
 #include "config.h"
 #include "log.h"
+#include "once.h"
 #include "platform/platform.h"
 #include "stats.h"
 #include "transfer.h"
@@ -20,7 +20,7 @@ namespace {
 
 // Set once the kernel answered ENOSYS: it will not change its mind.
 std::atomic<bool> g_kernel_enosys{false};
-pthread_once_t g_init_once = PTHREAD_ONCE_INIT;
+Once g_init_once;
 
 void init() {
     const Config& cfg = config();
@@ -155,7 +155,10 @@ ssize_t native(int out_fd, int in_fd, OffsetRef offset, size_t count) {
 }
 
 ssize_t dispatch_any(sfshim_mode mode, int out_fd, int in_fd, OffsetRef offset, size_t count, int64_t limit) {
-    pthread_once(&g_init_once, init);
+    // (A signal handler that interrupted this thread's own init goes on
+    // without it: the init only announces the library and sets up the
+    // counters' reset in forked children.)
+    g_init_once.run(init);
     stat_add(Counter::calls);
 
     if (mode == SFSHIM_MODE_NATIVE ||

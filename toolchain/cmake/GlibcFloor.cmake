@@ -33,7 +33,10 @@ check_c_source_compiles("#include <stdio.h>
 int main(void) { return 0; }" SFSHIM_LIBC_IS_GLIBC)
 
 option(SFSHIM_STATIC_COMMANDS "Link sfshim-doctor and sfshim-nosendfile statically" ON)
-if(SFSHIM_STATIC_COMMANDS AND NOT DEFINED SFSHIM_CAN_LINK_STATIC)
+if(SFSHIM_STATIC_COMMANDS AND CMAKE_TRY_COMPILE_TARGET_TYPE STREQUAL "STATIC_LIBRARY")
+  # A toolchain whose checks do not link (musl-linux.cmake): trusted.
+  set(SFSHIM_CAN_LINK_STATIC ON)
+elseif(SFSHIM_STATIC_COMMANDS AND NOT DEFINED SFSHIM_CAN_LINK_STATIC)
   set(CMAKE_REQUIRED_LINK_OPTIONS -static)
   check_c_source_compiles("#include <stdio.h>
 int main(void) { puts(\"\"); return 0; }" SFSHIM_CAN_LINK_STATIC)

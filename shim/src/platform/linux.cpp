@@ -1,6 +1,5 @@
 // Linux specifics behind platform.h.
 // SPDX-License-Identifier: BSD-2-Clause
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <linux/magic.h>
@@ -26,32 +25,16 @@
 namespace sfshim::platform {
 namespace {
 
-using sendfile64_fn = ssize_t (*)(int, int, int64_t*, size_t);
-using sendfile32_fn = ssize_t (*)(int, int, int32_t*, size_t);
-
-// Resolved on first use. Two threads racing here both store the same answer,
-// so no lock is needed.
-std::atomic<sendfile64_fn> g_real_sendfile64{nullptr};
-std::atomic<bool> g_real_resolved{false};
-
-// Without a libc symbol: the raw call with a 64-bit offset (on i386 that is
-// sendfile64; SYS_sendfile there takes a 32-bit offset).
+// The kernel's sendfile is the system call itself, as glibc's sendfile and
+// sendfile64 are (plain wrappers): no dlsym(RTLD_NEXT), which an old glibc
+// has in libdl.so.2, not libc.so.6 (glibc_floor.h). The 64-bit offset is
+// SYS_sendfile64 on i386, where SYS_sendfile takes a 32-bit one.
 ssize_t raw_sendfile(int out_fd, int in_fd, int64_t* offset, size_t count) {
 #ifdef SYS_sendfile64
     return syscall(SYS_sendfile64, out_fd, in_fd, offset, count);
 #else
     return syscall(SYS_sendfile, out_fd, in_fd, offset, count);
 #endif
-}
-
-sendfile64_fn real_sendfile64() {
-    if (!g_real_resolved.load(std::memory_order_acquire)) {
-        void* sym = dlsym(RTLD_NEXT, "sendfile64");
-        auto fn = sym != nullptr ? reinterpret_cast<sendfile64_fn>(sym) : &raw_sendfile;
-        g_real_sendfile64.store(fn, std::memory_order_relaxed);
-        g_real_resolved.store(true, std::memory_order_release);
-    }
-    return g_real_sendfile64.load(std::memory_order_relaxed);
 }
 
 pid_t self_pid() { return static_cast<pid_t>(syscall(SYS_getpid)); }
@@ -151,7 +134,7 @@ int copy_user(void* local, void* remote, size_t size, bool write) {
 }  // namespace
 
 ssize_t native_sendfile(int out_fd, int in_fd, int64_t* offset, size_t count) {
-    return real_sendfile64()(out_fd, in_fd, offset, count);
+    return raw_sendfile(out_fd, in_fd, offset, count);
 }
 
 namespace {
@@ -240,15 +223,7 @@ int write_user(void* where, const void* value, size_t n) {
 
 ssize_t native_sendfile_off32(int out_fd, int in_fd, int32_t* offset, size_t count) {
 #if INTPTR_MAX == INT32_MAX
-    static std::atomic<sendfile32_fn> real{nullptr};
-    sendfile32_fn fn = real.load(std::memory_order_relaxed);
-    if (fn == nullptr) {
-        void* sym = dlsym(RTLD_NEXT, "sendfile");
-        fn = sym != nullptr ? reinterpret_cast<sendfile32_fn>(sym) : nullptr;
-        if (fn == nullptr) return syscall(SYS_sendfile, out_fd, in_fd, offset, count);
-        real.store(fn, std::memory_order_relaxed);
-    }
-    return fn(out_fd, in_fd, offset, count);
+    return syscall(SYS_sendfile, out_fd, in_fd, offset, count);  // glibc's 32-bit sendfile
 #else
     (void)out_fd, (void)in_fd, (void)offset, (void)count;
     errno = ENOSYS;
