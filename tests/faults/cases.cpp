@@ -76,6 +76,7 @@ const char *name(Ptr p)
     case Ptr::WriteOnly: return "PROT_WRITE";
     case Ptr::Unmapped: return "unmapped";
     case Ptr::Straddle: return "straddling into PROT_NONE";
+    case Ptr::StraddleReadOnly: return "straddling into PROT_READ";
     case Ptr::Misaligned: return "misaligned";
     case Ptr::NullPlus8: return "NULL+8";
     }
@@ -344,6 +345,16 @@ Obs run_case(Via via, const Case &c, const std::function<void()> &before_call,
         ptr = reinterpret_cast<int64_t *>(p);
         break;
     }
+    case Ptr::StraddleReadOnly: {
+        // Readable, so the call runs; the store fails on the second page,
+        // and the kernel's put_user (one 8-byte move) writes no byte.
+        char *p = pages + page - 4;
+        std::memcpy(p, &c.offset, 8);
+        mprotect(pages + page, static_cast<size_t>(page), PROT_READ);
+        ptr = reinterpret_cast<int64_t *>(p);
+        readable_after = true;
+        break;
+    }
     case Ptr::Misaligned: {
         char *p = pages + 1;
         std::memcpy(p, &c.offset, 8);
@@ -365,6 +376,8 @@ Obs run_case(Via via, const Case &c, const std::function<void()> &before_call,
     if (readable_after) {
         if (c.ptr == Ptr::ReadOnly || c.ptr == Ptr::WriteOnly)
             mprotect(pages, static_cast<size_t>(page), PROT_READ | PROT_WRITE);
+        if (c.ptr == Ptr::StraddleReadOnly)
+            mprotect(pages + page, static_cast<size_t>(page), PROT_READ | PROT_WRITE);
         std::memcpy(&o.off_after, reinterpret_cast<char *>(ptr), 8);
     }
     munmap(pages, static_cast<size_t>(page) * 2);

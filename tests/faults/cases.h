@@ -50,6 +50,7 @@ enum class Ptr {
     WriteOnly, // a PROT_WRITE page (readable too on x86)
     Unmapped,  // a page that was unmapped
     Straddle,  // 4 bytes before a PROT_NONE page
+    StraddleReadOnly, // 4 bytes before a PROT_READ page: reads, does not write
     Misaligned,// an odd address in a writable page
     NullPlus8, // (int64_t *)8
 };

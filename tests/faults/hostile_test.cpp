@@ -118,8 +118,8 @@ TEST_CASE("offsets near INT64_MAX and counts near SIZE_MAX give the kernel's res
 TEST_CASE("offset pointers in every protection give the kernel's EFAULT and effects in every mode",
           "[hostile]")
 {
-    const Ptr ptrs[] = {Ptr::ProtNone, Ptr::ReadOnly,   Ptr::WriteOnly, Ptr::Unmapped,
-                        Ptr::Straddle, Ptr::Misaligned, Ptr::NullPlus8, Ptr::Good};
+    const Ptr ptrs[] = {Ptr::ProtNone,   Ptr::ReadOnly,  Ptr::WriteOnly, Ptr::Unmapped,        Ptr::Straddle,
+                        Ptr::Misaligned, Ptr::NullPlus8, Ptr::Good,      Ptr::StraddleReadOnly};
     const std::pair<Kind, Kind> pairs[] = {
         {Kind::File, Kind::DevNull},     {Kind::File, Kind::File},        {Kind::File, Kind::UnixStream},
         {Kind::File, Kind::PipeWrite},   {Kind::Closed, Kind::DevNull},   {Kind::File, Kind::Closed},

@@ -149,6 +149,71 @@ TEST_CASE("with the descriptor table full every mode gives the kernel's results"
     }
 }
 
+// The compat profile takes process_vm_readv away, so an offset pointer that
+// is not on the stack goes through a pipe; with no descriptor left for one,
+// rt_sigprocmask probes the memory instead: still the kernel's EFAULT or
+// result, and the kernel's untouched *offset when the store fails.
+TEST_CASE("with the descriptor table full the compat profile gives the kernel's results for every offset pointer",
+          "[resources]")
+{
+    const Ptr ptrs[] = {Ptr::Good,       Ptr::ReadOnly,  Ptr::WriteOnly, Ptr::ProtNone,        Ptr::Unmapped,
+                        Ptr::Misaligned, Ptr::Straddle,  Ptr::NullPlus8, Ptr::StraddleReadOnly};
+    const std::pair<Kind, Kind> pairs[] = {{Kind::File, Kind::UnixStream}, {Kind::File, Kind::PipeWrite},
+                                           {Kind::Memfd, Kind::DevNull}};
+    std::vector<Case> cases;
+    for (Ptr p : ptrs)
+        for (auto io : pairs) {
+            Case c;
+            c.in = io.first;
+            c.out = io.second;
+            c.ptr = p;
+            c.offset = 100;
+            c.count = 5000;
+            cases.push_back(c);
+        }
+    auto run = [&](Via via) {
+        return run_child([&, via] {
+            if (!install_filter(via))
+                return std::string("seccomp");
+            std::string all;
+            for (const Case &c : cases) {
+                rlimit saved{};
+                getrlimit(RLIMIT_NOFILE, &saved);
+                std::string proof;
+                std::vector<int> fillers;
+                Obs o = run_case(
+                    via, c,
+                    [&] {
+                        // The limit at the highest descriptor, and the holes
+                        // below it filled: no number is left.
+                        int highest = 0;
+                        for (int fd = 0; fd < 65536; ++fd)
+                            if (fcntl(fd, F_GETFD) >= 0)
+                                highest = fd;
+                        rlimit low{static_cast<rlim_t>(highest) + 1, saved.rlim_max};
+                        setrlimit(RLIMIT_NOFILE, &low);
+                        for (int fd; (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;)
+                            fillers.push_back(fd);
+                        proof = errno == EMFILE ? "full" : "NOT FULL";
+                    },
+                    [&] {
+                        for (int fd : fillers)
+                            close(fd);
+                        setrlimit(RLIMIT_NOFILE, &saved);
+                    });
+                all += c.describe() + ": " + proof + " " + o.line() + "\n";
+            }
+            return all;
+        }, 30000);
+    };
+    ChildResult kernel = run(Via::Kernel);
+    REQUIRE(kernel.error == "");
+    ChildResult shim = run(Via::AutoCompat);
+    INFO("kernel:\n" << kernel.report << "shim:\n" << shim.report);
+    REQUIRE(shim.error == "");
+    CHECK(shim.report == kernel.report);
+}
+
 namespace {
 
 struct Mem {

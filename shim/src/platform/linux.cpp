@@ -218,6 +218,15 @@ int read_user(const void* where, void* value, size_t n) {
 }
 
 int write_user(void* where, const void* value, size_t n) {
+    // The kernel's put_user is one store: across a page boundary into a page
+    // that does not write, no byte changes. process_vm_writev and the pipe
+    // copy up to the fault, so first write back the bytes that are there,
+    // and store only when both pages took them.
+    if (reinterpret_cast<uintptr_t>(where) % kPageSize + n > kPageSize) {
+        unsigned char now[8];
+        if (n > sizeof now || copy_user(now, where, n, false) != 0 || copy_user(now, where, n, true) != 0)
+            return EFAULT;
+    }
     return copy_user(const_cast<void*>(value), where, n, true);
 }
 
