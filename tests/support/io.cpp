@@ -19,6 +19,7 @@ void set_real_proc(int dirfd) { g_real_proc = dirfd; }
 
 int proc_open(const std::string &rel, int flags)
 {
+    flags |= O_LARGEFILE; // i386: files past 2 GiB (this library has no _FILE_OFFSET_BITS)
     if (g_real_proc >= 0)
         return openat(g_real_proc, rel.c_str(), flags | O_CLOEXEC);
     return open(("/proc/" + rel).c_str(), flags | O_CLOEXEC);
