@@ -7,15 +7,20 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <sstream>
+#include <sys/syscall.h>
 
 #include "util.h"
 
@@ -57,6 +62,43 @@ uint64_t fill(int fd)
     }
     set_nonblock(fd, false);
     return total;
+}
+
+// A stuffed TCP socket stays stuffed only once no sent byte awaits its
+// acknowledgement (only an acknowledgement frees room in the send buffer):
+// the send queue holds unsent bytes only (SIOCOUTQ == SIOCOUTQNSD, the peer's
+// window is closed) and one more fill takes nothing. A pause cannot tell:
+// a loaded machine runs loopback's softirq work late. Returns false when
+// that did not happen within 20 s.
+bool stuff_tcp(int fd, uint64_t &junk)
+{
+    int64_t until = now_ms() + 20000;
+    for (;;) {
+        int queued = -1, unsent = -1;
+        ioctl(fd, SIOCOUTQ, &queued);
+        ioctl(fd, SIOCOUTQNSD, &unsent);
+        bool nothing_in_flight = queued > 0 && queued == unsent;
+        uint64_t more = fill(fd);
+        junk += more;
+        if (nothing_in_flight && more == 0)
+            return true;
+        if (now_ms() >= until)
+            return false;
+        sleep_ms(1);
+    }
+}
+
+// True while `signo` is pending for thread `tid` of this process or for the
+// process (SigPnd and ShdPnd in the thread's status).
+bool pending(long tid, int signo)
+{
+    std::ifstream f("/proc/self/task/" + std::to_string(tid) + "/status");
+    std::string line;
+    bool any = false;
+    while (std::getline(f, line))
+        if (line.compare(0, 7, "SigPnd:") == 0 || line.compare(0, 7, "ShdPnd:") == 0)
+            any = any || ((std::strtoull(line.c_str() + 7, nullptr, 16) >> (signo - 1)) & 1) != 0;
+    return any;
 }
 
 struct Outcome {
@@ -101,13 +143,12 @@ std::string run(Via via, Scenario sc)
     uint64_t junk = 0;
     if (!sc.progress) {
         // TCP keeps moving queued data into the peer's buffer for a while:
-        // fill until it has settled.
-        for (int i = 0; i < 50; ++i) {
-            uint64_t more = fill(out);
-            junk += more;
-            if (i > 0 && more == 0)
-                break;
-            sleep_ms(20);
+        // fill until it has settled (see stuff_tcp).
+        if (sc.sink == Sink::Tcp) {
+            if (!stuff_tcp(out, junk))
+                return "timed out: the TCP socket did not settle stuffed in 20 s";
+        } else {
+            junk = fill(out);
         }
     }
 
@@ -130,6 +171,7 @@ std::string run(Via via, Scenario sc)
         start_reader();
 
     pthread_t self = pthread_self();
+    long self_tid = syscall(SYS_gettid);
     // The signaller: once the sender must be blocked, signal it every 50 ms
     // until the call returns. Under SA_RESTART without progress, room is made
     // after a few signals so that the restarted call can finish.
@@ -145,15 +187,22 @@ std::string run(Via via, Scenario sc)
             itimerval it{{0, 50000}, {0, 1000}};
             setitimer(ITIMER_REAL, &it, nullptr);
         }
-        int rounds = 0;
+        int rounds = 0, sent = 0;
         while (!returned.load() && now_ms() < until) {
-            if (sc.source == Source::Thread)
+            if (sc.source == Source::Thread) {
                 pthread_kill(self, SIGUSR1);
+                ++sent;
+            }
             sleep_ms(50);
             if (++rounds == 4 && !sc.progress && sc.restart) {
-                // Room appears: the restarted call goes on, undisturbed.
+                // Room appears: the restarted call goes on, undisturbed,
+                // once no signal is left to disturb it. A signal sent but
+                // not yet taken (the sender not yet scheduled) would cut the
+                // restarted call short after the room appeared.
                 itimerval off{};
                 setitimer(ITIMER_REAL, &off, nullptr);
+                while ((pending(self_tid, signo) || g_handled.load() < sent) && now_ms() < until)
+                    sleep_ms(1);
                 resume = true;
                 start_reader();
                 break;
@@ -226,8 +275,9 @@ void check(Scenario sc)
     std::vector<Via> vias = {Via::Kernel, Via::Emulate, Via::Mmap, Via::Rw, Via::AutoEnosys};
     for (Via via : vias) {
         INFO("via " << name(via));
-        ChildResult cr = run_child([&] { return run(via, sc); }, 20000);
+        ChildResult cr = run_child([&] { return run(via, sc); }, 60000);
         REQUIRE(cr.error == "");
+        REQUIRE(cr.report.find("timed out") == std::string::npos);
         Outcome o = parse(cr.report);
         INFO("ret=" << o.ret << " errno=" << o.err << " handled=" << o.handled << " received=" << o.received
                     << " first_bad=" << o.mismatch << " offset_after=" << o.offset_after << " junk=" << o.junk);
@@ -242,10 +292,19 @@ void check(Scenario sc)
             CHECK(o.offset_after == 0);
             CHECK(o.received == 0);
         }
-        if (sc.sink == Sink::Tcp && !sc.progress) {
+        bool tcp_stuffed = sc.sink == Sink::Tcp && !sc.progress;
+        if (tcp_stuffed) {
             // TCP still takes some bytes into a socket that refused a
-            // non-blocking write (the kernel does too), so "before progress"
-            // cannot be arranged exactly: the kernel's result is the reference.
+            // non-blocking write, however long it was left to settle (its
+            // zero-window probes find room the peer made by compacting its
+            // queue), so "before progress" cannot be arranged exactly: when
+            // the room comes is a matter of time, and the kernel gives either
+            // kind in different runs (seen beside two CPU hogs). Each run
+            // must be one of the two, consistent with its own bytes (above).
+            if (sc.restart)
+                CHECK((shape(o) == "full count" || (shape(o) == "partial count" && o.handled >= 1)));
+            else
+                CHECK((shape(o) == "error " + std::to_string(EINTR) || shape(o) == "partial count"));
         } else if (sc.progress) {
             CHECK(shape(o) == "partial count");
             CHECK(o.ret >= static_cast<long long>(kMiB));
@@ -264,7 +323,7 @@ void check(Scenario sc)
         }
         if (via == Via::Kernel)
             kernel_shape = shape(o);
-        else
+        else if (!tcp_stuffed)
             CHECK(shape(o) == kernel_shape);
     }
 }
