@@ -174,7 +174,7 @@ TEST_CASE("fork while transfers run in other threads leaves a child that sends c
                 e += " output of " + std::to_string(n) + " bytes, first bad byte at " +
                      std::to_string(first_mismatch(got.data(), seed, 0, n > 0 ? static_cast<size_t>(n) : 0));
             return e;
-        }, 20000);
+        }, 60000); // a hang guard only: generous on a loaded machine
         ++forks;
         if (!cr.error.empty() || !cr.report.empty()) {
             ++failures;

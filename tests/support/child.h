@@ -30,6 +30,8 @@ const char *cannot_run(const Spec &spec, Caller c);
 // Fork, build the fixture fresh, make the call(s), observe, report over a
 // pipe. A crash, a hang (timeout_ms) or a broken report becomes
 // Observation::harness_error instead of taking the test binary down.
-Observation run_in_child(const Spec &spec, Caller caller, int timeout_ms = 20000);
+// The deadline only catches a hung call (then a harness error says so): far
+// beyond the slowest case (2 GiB through the kernel) on a loaded machine.
+Observation run_in_child(const Spec &spec, Caller caller, int timeout_ms = 120000);
 
 } // namespace sfdiff
