@@ -41,14 +41,20 @@ cmake --build "$build" -j"$jobs" >"$build/stress-build.log" 2>&1 ||
     { echo "stress: the build failed (see $build/stress-build.log)" >&2; exit 2; }
 
 hogs=()
+ctest_pid=
 stop_hogs() {
     local p
     for p in "${hogs[@]}"; do kill "$p" 2>/dev/null; done
     for p in "${hogs[@]}"; do wait "$p" 2>/dev/null; done
     hogs=()
 }
-trap stop_hogs EXIT
-trap 'stop_hogs; echo "stress: interrupted" >&2; exit 130' INT TERM
+stop_all() {
+    # ctest and its tests: its own process group (setsid below)
+    [ -z "$ctest_pid" ] || kill -TERM -- "-$ctest_pid" 2>/dev/null
+    stop_hogs
+}
+trap stop_all EXIT
+trap 'stop_all; echo "stress: interrupted" >&2; exit 130' INT TERM
 for _ in 1 2; do
     sh -c 'while :; do :; done' &
     hogs+=("$!")
@@ -64,8 +70,13 @@ failed_names=()
 for ((r = 1; r <= rounds; r++)); do
     log=$logs/round-$r.log
     t0=$SECONDS
-    ctest --test-dir "$build" -L "$labels" -j"$jobs" --output-on-failure --timeout 900 >"$log" 2>&1
+    # In the background and waited for, so that a signal to this script is
+    # handled at once (the trap stops ctest and its tests too).
+    setsid ctest --test-dir "$build" -L "$labels" -j"$jobs" --output-on-failure --timeout 900 >"$log" 2>&1 &
+    ctest_pid=$!
+    wait "$ctest_pid"
     rc=$?
+    ctest_pid=
     line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -1)
     total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$line")
     failed=$(sed -E 's/.* ([0-9]+) tests? failed .*/\1/' <<<"$line")
