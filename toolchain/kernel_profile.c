@@ -89,8 +89,9 @@ int sfk_hide_proc(int *real_proc)
 		*real_proc = -1;
 	if (unshare(CLONE_NEWNS) != 0)
 		return -errno;
-	/* Mounts of the outside world still arrive; ours stay here. */
-	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0)
+	/* Mounts of the outside world still arrive; ours stay here. (A change
+	 * of propagation ignores the source and type: named, for valgrind.) */
+	if (mount("none", "/", "none", MS_REC | MS_SLAVE, NULL) != 0)
 		return -errno;
 	int fd = -1;
 	if (real_proc && (fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
