@@ -92,15 +92,23 @@ compat)
 	printf '#!/bin/sh\nexec "%s" --profile compat --no-proc -- "%s" "$@"\n' \
 		"$SFSHIM_NOSENDFILE" "$real_sfshim" >"$T_WORK/sfshim-compat"
 	chmod 755 "$T_WORK/sfshim-compat"
-	t_expect "the profile has no /proc and refuses F_GETPIPE_SZ" \
+	t_expect "the profile has no /proc, refuses F_GETPIPE_SZ (EINVAL) and the calls NetBSD lacks (ENOSYS)" \
 		"$SFSHIM_NOSENDFILE" --profile compat --no-proc -- python3 -c '
-import fcntl, os, sys
+import ctypes, errno, fcntl, os, platform, sys
 r, w = os.pipe()
-try:
-    fcntl.fcntl(w, 1032)
-    sys.exit("F_GETPIPE_SZ works")
-except OSError:
-    pass
+for cmd in (1031, 1032):
+    try:
+        fcntl.fcntl(w, cmd, 4096)
+        sys.exit("F_SETPIPE_SZ/F_GETPIPE_SZ works")
+    except OSError as e:
+        if e.errno != errno.EINVAL:
+            sys.exit("F_GETPIPE_SZ: %s" % e)
+libc = ctypes.CDLL(None, use_errno=True)
+if platform.machine() == "x86_64":
+    for name, nr in (("sendfile", 40), ("splice", 275), ("tee", 276), ("vmsplice", 278),
+                     ("process_vm_readv", 310), ("process_vm_writev", 311), ("copy_file_range", 326)):
+        if libc.syscall(nr, -1, 0, -1, 0, 0, 0) != -1 or ctypes.get_errno() != errno.ENOSYS:
+            sys.exit(name + " is not refused with ENOSYS")
 sys.exit("/proc is there" if os.listdir("/proc") else 0)'
 	export SFSHIM=$T_WORK/sfshim-compat
 	t_start "$server" --kernel
