@@ -210,19 +210,26 @@ Observation observe_in_this_process(const Spec &spec, Caller caller)
     } else if (b.reader_is_datagram) {
         concurrent = !spec.out_nonblock;
     }
-    Drainer drainer(b.reader_fd, b.reader_is_datagram, until, 15000);
+    // A deadline only against a hang, inside the child's own (a clear
+    // "reader timed out" in the observation, not a short count).
+    Drainer drainer(b.reader_fd, b.reader_is_datagram, until, 100000);
     if (concurrent)
         drainer.start();
 
     // A reader that turns up late and empties the pipe in one read: tells
-    // whether the call waited for room, and lets a waiting call finish.
+    // whether the call waited for room, and lets a waiting call finish. It
+    // comes once the call waits (its thread sleeps in it) or has returned:
+    // after a fixed pause, a call still running on a loaded machine would
+    // count as waiting and the early read would change what it returns.
     std::atomic<bool> call_done{false};
     bool waited = false;
     std::string early;
     std::thread late;
+    const long caller_tid = syscall(SYS_gettid);
     if (spec.late_reader && b.reader_fd >= 0 && !b.reader_is_stream_socket)
         late = std::thread([&] {
-            usleep(300000);
+            while (!call_done.load() && !thread_waits(caller_tid))
+                usleep(1000);
             waited = !call_done.load();
             std::string buf(1 << 20, '\0');
             ssize_t n = read(b.reader_fd, &buf[0], buf.size());

@@ -1,10 +1,15 @@
 #include "drain.h"
+#include "io.h"
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <chrono>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 namespace sfdiff {
@@ -73,6 +78,77 @@ void Drainer::run()
         pollfd p{fd_, POLLIN, 0};
         poll(&p, 1, 20);
     }
+}
+
+namespace {
+
+// The first bytes of /proc's `rel` (the harness's real /proc, also in the
+// compat profile), NUL-terminated, into buf; false on error.
+bool read_proc(const char *rel, char *buf, size_t size)
+{
+    int fd = sftest::proc_open(rel, O_RDONLY);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, size - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    return true;
+}
+
+} // namespace
+
+bool thread_waits(long tid)
+{
+    char path[64], buf[512];
+    std::snprintf(path, sizeof path, "self/task/%ld/stat", tid);
+    if (!read_proc(path, buf, sizeof buf))
+        return false;
+    const char *paren = std::strrchr(buf, ')');
+    if (!paren || paren[1] != ' ' || paren[2] != 'S')
+        return false;
+    // "running", or the number of the system call it sleeps in.
+    std::snprintf(path, sizeof path, "self/task/%ld/syscall", tid);
+    if (!read_proc(path, buf, sizeof buf) || buf[0] < '0' || buf[0] > '9')
+        return false;
+    long nr = std::strtol(buf, nullptr, 10);
+    // The calls a sendfile waits in for room, the kernel's or the shim's; not
+    // futex (a lock) nor read (valgrind's scheduler lock is a pipe).
+    static const long waits_for_room[] = {
+        SYS_sendfile, SYS_write, SYS_writev, SYS_pwrite64, SYS_splice, SYS_ppoll, SYS_pselect6,
+#ifdef SYS_sendfile64
+        SYS_sendfile64,
+#endif
+#ifdef SYS_poll
+        SYS_poll,
+#endif
+#ifdef SYS_select
+        SYS_select,
+#endif
+#ifdef SYS__newselect
+        SYS__newselect,
+#endif
+#ifdef SYS_ppoll_time64
+        SYS_ppoll_time64,
+#endif
+#ifdef SYS_pselect6_time64
+        SYS_pselect6_time64,
+#endif
+#ifdef SYS_sendmsg
+        SYS_sendmsg,
+#endif
+#ifdef SYS_sendto
+        SYS_sendto,
+#endif
+#ifdef SYS_socketcall
+        SYS_socketcall,
+#endif
+    };
+    for (long w : waits_for_room)
+        if (nr == w)
+            return true;
+    return false;
 }
 
 } // namespace sfdiff

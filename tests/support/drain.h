@@ -48,6 +48,13 @@ private:
     Drained result_;
 };
 
+// True when thread `tid` of this process is asleep (state S) in a system
+// call that waits for room in an output (sendfile, write, poll, ...): a call
+// that waits, seen as a fact in /proc rather than guessed from a pause.
+// Locks are not counted: the allocator's (futex; the asking thread may hold
+// it), valgrind's scheduler's (a read on a pipe).
+bool thread_waits(long tid);
+
 } // namespace sfdiff
 
 namespace sftest {

@@ -145,7 +145,7 @@ std::string Spec::describe() const
     if (out_append_flag)
         o << " O_APPEND";
     if (late_reader)
-        o << " reader comes 300 ms late";
+        o << " reader comes late (once the call waits)";
     o << " | offset=";
     switch (offset_ptr) {
     case OffsetPtr::Null: o << "NULL"; break;

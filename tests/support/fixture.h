@@ -67,7 +67,7 @@ struct Spec {
     bool small_buffers = false; // SO_SNDBUF/SO_RCVBUF shrunk to the minimum
     bool no_reader = false;     // pipe read end or socket peer closed before the call
     bool out_append_flag = false; // O_APPEND set with fcntl on a pipe or socket output
-    bool late_reader = false;   // pipe: one read() of everything, 300 ms after the call started
+    bool late_reader = false;   // pipe: one read() of everything, once the call waits (or returned)
     int pipe_size = 0;          // F_SETPIPE_SZ when non-zero
     int64_t pipe_prefill = 0;   // bytes already in the pipe; -1 fills it up
 
