@@ -18,6 +18,12 @@
 
 #include "cases.h"
 
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#else
+#define RUNNING_ON_VALGRIND 0
+#endif
+
 using namespace sffault;
 
 namespace {
@@ -156,6 +162,12 @@ TEST_CASE("with the descriptor table full every mode gives the kernel's results"
 TEST_CASE("with the descriptor table full the compat profile gives the kernel's results for every offset pointer",
           "[resources]")
 {
+    if (RUNNING_ON_VALGRIND) {
+        // Memcheck emulates rt_sigprocmask itself (and needs descriptors of
+        // its own): the probe is the kernel's only outside it.
+        WARN("not run under valgrind");
+        return;
+    }
     const Ptr ptrs[] = {Ptr::Good,       Ptr::ReadOnly,  Ptr::WriteOnly, Ptr::ProtNone,        Ptr::Unmapped,
                         Ptr::Misaligned, Ptr::Straddle,  Ptr::NullPlus8, Ptr::StraddleReadOnly};
     const std::pair<Kind, Kind> pairs[] = {{Kind::File, Kind::UnixStream}, {Kind::File, Kind::PipeWrite},
