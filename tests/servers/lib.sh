@@ -268,6 +268,22 @@ t_expect() {
 	if "$@"; then echo "  ok: $what"; else t_fail "$what"; fi
 }
 
+# t_expect_emulated BIG: after t_stats, with the shim in a kernel that refuses
+# sendfile: every call was emulated, none reached the kernel, the bodies of the
+# files up to BIG bytes went through sendfile, and the error log is clean.
+t_expect_emulated() {
+	local big=$1
+	t_expect "the shim emulated the calls (emulated_calls $st_emulated_calls > 0)" \
+		[ "$st_emulated_calls" -gt 0 ]
+	t_expect "it saw the kernel refuse sendfile (kernel_enosys true in $st_enosys of $st_processes)" \
+		[ "$st_enosys" -gt 0 ]
+	t_expect "no call got through to the kernel (native_calls $st_native_calls == 0)" \
+		[ "$st_native_calls" -eq 0 ]
+	t_expect "the bodies went through sendfile (bytes $st_bytes >= $((big + 10485760)))" \
+		[ "$st_bytes" -ge $((big + 10485760)) ]
+	t_expect "no sendfile error in the server's error log" t_log_clean
+}
+
 # t_log_clean: the server's error log (and console) mention no sendfile error.
 t_log_clean() {
 	! grep -Eis 'sendfile|Function not implemented|\(38\)|Errno 38|Traceback' \
