@@ -15,6 +15,8 @@
 #include <cerrno>
 #include <cstring>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "cases.h"
 
@@ -30,6 +32,37 @@ namespace {
 
 constexpr uint64_t kMiB = 1 << 20;
 char g_check[1 << 16];
+
+// A full descriptor table for the length of one call: the limit drops to the
+// highest open descriptor and the holes below it are filled, so no number is
+// left; release() puts both back.
+struct FullTable {
+    rlimit saved{};
+    std::vector<int> fillers;
+
+    // "full" once no descriptor can be opened, else "NOT FULL".
+    std::string fill()
+    {
+        getrlimit(RLIMIT_NOFILE, &saved);
+        int highest = 0;
+        for (int fd = 0; fd < 65536; ++fd)
+            if (fcntl(fd, F_GETFD) >= 0)
+                highest = fd;
+        rlimit low{static_cast<rlim_t>(highest) + 1, saved.rlim_max};
+        setrlimit(RLIMIT_NOFILE, &low);
+        for (int fd; (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;)
+            fillers.push_back(fd);
+        return errno == EMFILE ? "full" : "NOT FULL";
+    }
+
+    void release()
+    {
+        for (int fd : fillers)
+            close(fd);
+        fillers.clear();
+        setrlimit(RLIMIT_NOFILE, &saved);
+    }
+};
 
 } // namespace
 
@@ -119,26 +152,12 @@ TEST_CASE("with the descriptor table full every mode gives the kernel's results"
                 c.count = row.count;
                 c.ptr = row.offset < 0 ? Ptr::Null : Ptr::Good;
                 c.offset = row.offset < 0 ? 0 : row.offset;
-                // The limit drops to the current count just before the
-                // call: no descriptor can be opened during it.
-                rlimit saved{};
-                getrlimit(RLIMIT_NOFILE, &saved);
+                // The table fills just before the call: no descriptor can
+                // be opened during it.
+                FullTable table;
                 std::string proof;
                 Obs o = run_case(
-                    via, c,
-                    [&] {
-                        int highest = 0;
-                        for (int fd = 0; fd < 65536; ++fd)
-                            if (fcntl(fd, F_GETFD) >= 0)
-                                highest = fd;
-                        rlimit low{static_cast<rlim_t>(highest) + 1, saved.rlim_max};
-                        setrlimit(RLIMIT_NOFILE, &low);
-                        int probe = open("/dev/null", O_RDONLY | O_CLOEXEC);
-                        proof = probe < 0 && errno == EMFILE ? "full" : "NOT FULL";
-                        if (probe >= 0)
-                            close(probe);
-                    },
-                    [&] { setrlimit(RLIMIT_NOFILE, &saved); });
+                    via, c, [&] { proof = table.fill(); }, [&] { table.release(); });
                 all += proof + " ";
                 all += o.line() + "\n";
             }
@@ -189,30 +208,10 @@ TEST_CASE("with the descriptor table full the compat profile gives the kernel's 
                 return std::string("seccomp");
             std::string all;
             for (const Case &c : cases) {
-                rlimit saved{};
-                getrlimit(RLIMIT_NOFILE, &saved);
+                FullTable table;
                 std::string proof;
-                std::vector<int> fillers;
                 Obs o = run_case(
-                    via, c,
-                    [&] {
-                        // The limit at the highest descriptor, and the holes
-                        // below it filled: no number is left.
-                        int highest = 0;
-                        for (int fd = 0; fd < 65536; ++fd)
-                            if (fcntl(fd, F_GETFD) >= 0)
-                                highest = fd;
-                        rlimit low{static_cast<rlim_t>(highest) + 1, saved.rlim_max};
-                        setrlimit(RLIMIT_NOFILE, &low);
-                        for (int fd; (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;)
-                            fillers.push_back(fd);
-                        proof = errno == EMFILE ? "full" : "NOT FULL";
-                    },
-                    [&] {
-                        for (int fd : fillers)
-                            close(fd);
-                        setrlimit(RLIMIT_NOFILE, &saved);
-                    });
+                    via, c, [&] { proof = table.fill(); }, [&] { table.release(); });
                 all += c.describe() + ": " + proof + " " + o.line() + "\n";
             }
             return all;
