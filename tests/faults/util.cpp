@@ -321,6 +321,9 @@ void Reader::run()
                 kept_.append(buf.data(), static_cast<size_t>(n));
             received_ += static_cast<uint64_t>(n);
             reading_ = false;
+            // A hang guard, not a stopwatch: a reader that moves bytes on a
+            // slow machine (valgrind, 64 threads) has not hung.
+            deadline = now_ms() + deadline_ms_;
             continue;
         }
         reading_ = false;

@@ -70,8 +70,8 @@ void sleep_ms(int ms);
 uint64_t fnv(const std::string &s, uint64_t h = 1469598103934665603ull);
 
 // Reads a stream (socket or pipe) in a thread, checking every byte against
-// the pattern from `start`, until EOF, stop() with nothing left, or the
-// deadline. `pace` (optional) is called before each read with the bytes so
+// the pattern from `start`, until EOF, stop() with nothing left, or
+// deadline_ms without a byte (then timed_out()). `pace` (optional) is called before each read with the bytes so
 // far and may sleep; it returns the largest read to make (0: skip this round).
 class Reader {
 public:
