@@ -12,3 +12,6 @@ set(CMAKE_C_FLAGS "${SFSHIM_SANITIZE_FLAGS}" CACHE STRING "" FORCE)
 set(CMAKE_CXX_FLAGS "${SFSHIM_SANITIZE_FLAGS}" CACHE STRING "" FORCE)
 set(CMAKE_EXE_LINKER_FLAGS "-fsanitize=thread" CACHE STRING "" FORCE)
 set(CMAKE_SHARED_LINKER_FLAGS "-fsanitize=thread" CACHE STRING "" FORCE)
+# The sanitizer runtimes do not link into static programs, and the commands are
+# not what these builds test: link them dynamically here.
+set(SFSHIM_STATIC_COMMANDS OFF CACHE BOOL "" FORCE)
