@@ -284,6 +284,21 @@ t_expect_emulated() {
 	t_expect "no sendfile error in the server's error log" t_log_clean
 }
 
+# t_expect_broken_without_shim BIG: the server was started without the shim
+# in a kernel that refuses sendfile: fetch every file, stop it, and expect
+# the files above 64 KiB (up to BIG bytes) not to arrive whole.
+t_expect_broken_without_shim() {
+	local big=$1 name bad=()
+	for name in "${T_FILES[@]}"; do
+		t_get "$name" || bad+=("$name")
+	done
+	t_stop
+	echo "  failed or truncated: ${bad[*]:-none}"
+	for name in file-65537.bin file-10485760.bin "file-$big.bin"; do
+		t_expect "$name does not arrive whole without the shim" t_in "$name" "${bad[@]}"
+	done
+}
+
 # t_log_clean: the server's error log (and console) mention no sendfile error.
 t_log_clean() {
 	! grep -Eis 'sendfile|Function not implemented|\(38\)|Errno 38|Traceback' \
