@@ -162,6 +162,7 @@ constexpr SizeKey kSizeKeys[] = {
     {"mmap_min_file", &Tuning::mmap_min_file, 0, SIZE_MAX, true},
     {"mmap_min_socket", &Tuning::mmap_min_socket, 0, SIZE_MAX, true},
     {"mmap_min_unix", &Tuning::mmap_min_unix, 0, SIZE_MAX, true},
+    {"cache_segment", &Tuning::cache_segment, 64u << 10, 1u << 30, false},
 };
 
 // One key=value into *t; false for an unknown key or a bad value.
@@ -174,6 +175,27 @@ bool set_tuning_key(Tuning* t, const char* k, size_t klen, const char* v, size_t
         else if (!parse_size(v, vlen, &size) || size < key.lo || size > key.hi || (key.lo > 0 && size % 4096 != 0))
             return false;
         t->*key.field = size;
+        return true;
+    }
+    if (token_is(k, klen, "cache_bytes")) {  // "off" or 0: no cache
+        size_t size = 0;
+        if (token_is(v, vlen, "off")) size = 0;
+        else if (!parse_size(v, vlen, &size) || size % 4096 != 0) return false;
+        t->cache_bytes = size;
+        return true;
+    }
+    if (token_is(k, klen, "cache_entries") || token_is(k, klen, "cache_idle")) {
+        size_t n = 0;
+        bool entries = token_is(k, klen, "cache_entries");
+        for (size_t i = 0; i < vlen; ++i)
+            if (v[i] < '0' || v[i] > '9') return false;
+        if (vlen == 0 || vlen > 9 || !parse_size(v, vlen, &n)) return false;
+        if (entries) {
+            if (n > 256) return false;
+            t->cache_entries = n;
+        } else {
+            t->cache_idle_ms = static_cast<uint32_t>(n);  // milliseconds
+        }
         return true;
     }
     if (token_is(k, klen, "mmap_populate")) {

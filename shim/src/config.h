@@ -25,6 +25,12 @@ struct Tuning {
     size_t mmap_min_file = 1u << 20;    // file->file: mmap-writev from this count on
     size_t mmap_min_socket = SIZE_MAX;  // into other sockets (TCP): from this count on (never)
     size_t mmap_min_unix = 4u << 20;    // into Unix stream sockets: from this count on
+    // The mapping cache (cache.h): bytes mapped at most (0: off), entries at
+    // most, a large file's bytes per entry, and how long an unused entry stays.
+    size_t cache_bytes = sizeof(void*) >= 8 ? size_t{256} << 20 : size_t{64} << 20;
+    size_t cache_entries = 64;
+    size_t cache_segment = 4u << 20;
+    uint32_t cache_idle_ms = 5000;
 };
 
 // Parses "key=value,..." into *t (sizes take K, M, G suffixes; "off" is

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 
+#include "cache.h"
 #include "common.h"
 #include "config.h"
 #include "engine.h"
@@ -21,10 +22,11 @@
 namespace sfshim {
 namespace {
 
-// The file's size now, or -1.
-int64_t current_size(int fd) {
+// The file's identity now (its size may have changed), or size -1.
+FileId current_id(int fd) {
     struct stat st;
-    return fstat(fd, &st) == 0 ? static_cast<int64_t>(st.st_size) : -1;
+    if (fstat(fd, &st) != 0) return FileId{0, 0, -1, 0};
+    return file_id(st);
 }
 
 }  // namespace
@@ -32,53 +34,66 @@ int64_t current_size(int fd) {
 EngineResult engine_mmap(const Plan& plan, int64_t pos, size_t len, size_t moved_before) {
     const Tuning& t = config().tuning;
     EngineResult res;
-    int64_t size = plan.in_size;
+    FileId id{plan.in_dev, plan.in_ino, plan.in_size, plan.in_nlink};
     size_t done = 0;
     bool size_fresh = false;  // size was read after the last byte we sent
+    MapLease lease;
     while (done < len) {
         int64_t at = pos + static_cast<int64_t>(done);
-        if (at >= size) {
+        if (at >= id.size) {
             // The end we knew of. The kernel reads the size as it goes: a file
             // that grew (even by our own writes into it) has more.
             if (size_fresh) break;
-            size = current_size(plan.in_fd);
+            id = current_id(plan.in_fd);
             size_fresh = true;
             continue;
         }
-        int64_t base = at & ~static_cast<int64_t>(kPageSize - 1);
-        size_t skip = static_cast<size_t>(at - base);
-        size_t n = min_of(len - done, static_cast<size_t>(size - at));
-        n = min_of(n, t.mmap_window - skip);
-        size_t map_len = skip + n;
-        void* map = mmap(nullptr, map_len, PROT_READ, MAP_SHARED | (t.mmap_populate ? platform::map_prefault_flag() : 0),
-                         plan.in_fd, static_cast<off_t>(base));
-        if (map == MAP_FAILED) {
-            res.cannot_map = true;
-            break;
+        size_t n = min_of(len - done, static_cast<size_t>(id.size - at));
+        // From the cache, or a window mapped for this call alone.
+        const char* src = nullptr;
+        void* map = nullptr;
+        size_t map_len = 0;
+        if (lease.acquire(plan.in_fd, id, at)) {
+            n = min_of(n, static_cast<size_t>(lease.end() - at));
+            src = lease.at(at);
+        } else {
+            int64_t base = at & ~static_cast<int64_t>(kPageSize - 1);
+            size_t skip = static_cast<size_t>(at - base);
+            n = min_of(n, t.mmap_window - skip);
+            map_len = skip + n;
+            map = mmap(nullptr, map_len, PROT_READ, MAP_SHARED | (t.mmap_populate ? platform::map_prefault_flag() : 0),
+                       plan.in_fd, static_cast<off_t>(base));
+            if (map == MAP_FAILED) {
+                res.cannot_map = true;
+                break;
+            }
+            if (t.mmap_advice != MmapAdvice::none)
+                posix_madvise(map, map_len,
+                              t.mmap_advice == MmapAdvice::sequential ? POSIX_MADV_SEQUENTIAL : POSIX_MADV_WILLNEED);
+            src = static_cast<const char*>(map) + skip;
         }
-        if (t.mmap_advice != MmapAdvice::none)
-            posix_madvise(map, map_len, t.mmap_advice == MmapAdvice::sequential ? POSIX_MADV_SEQUENTIAL : POSIX_MADV_WILLNEED);
-        // The window, a pipe's worth at a time.
+        // The piece, a pipe's worth at a time.
         size_t sent = 0;
         ssize_t w = 0;
         while (sent < n) {
             size_t piece = min_of(n - sent, t.mmap_write);
-            struct iovec iov = {static_cast<char*>(map) + skip + sent, piece};
+            struct iovec iov = {const_cast<char*>(src) + sent, piece};
             w = write_output(plan, &iov, 1, piece, moved_before + done + sent);
             if (w <= 0) break;
             sent += static_cast<size_t>(w);
             if (static_cast<size_t>(w) < piece) break;
         }
         int err = errno;
-        munmap(map, map_len);
+        if (map != nullptr) munmap(map, map_len);
+        lease.release();
         done += sent;
         size_fresh = false;
         if (sent == n) continue;
         // Short: the output is full, a signal came, or the file shrank and the
         // copy faulted. Only the last goes on, from the new end's view.
-        int64_t now = current_size(plan.in_fd);
-        if (now >= 0 && now < at + static_cast<int64_t>(n)) {
-            size = now;
+        FileId now = current_id(plan.in_fd);
+        if (now.size >= 0 && now.size < at + static_cast<int64_t>(n)) {
+            id = now;
             size_fresh = true;
             if (w >= 0 || err == EFAULT) continue;
         }

@@ -10,6 +10,7 @@
 
 #include <atomic>
 
+#include "cache.h"
 #include "common.h"
 #include "config.h"
 #include "log.h"
@@ -55,7 +56,8 @@ __attribute__((destructor)) void report_at_exit() {
     long pid = static_cast<long>(getpid());
     char buf[2048];
     if (cfg.stats == StatsTarget::stderr_text) {
-        size_t n = format_stats_text(s, pid, buf, sizeof buf);
+        sfshim_cache_stats c = cache_stats();
+        size_t n = format_stats_text(s, pid, buf, sizeof buf, &c);
         write_all(STDERR_FILENO, buf, n);
         return;
     }
@@ -64,7 +66,8 @@ __attribute__((destructor)) void report_at_exit() {
         SFSHIM_LOG(warn, "SFSHIM_STATS: the path does not fit once %%p is expanded; no report");
         return;
     }
-    size_t n = format_stats_json(s, pid, mode_name(cfg.mode), buf, sizeof buf);
+    sfshim_cache_stats c = cache_stats();
+    size_t n = format_stats_json(s, pid, mode_name(cfg.mode), buf, sizeof buf, &c);
     // Failing costs the program nothing: a line only when logging is on.
     if (int err = append_stats_line(path, buf, n))
         SFSHIM_LOG(warn, "SFSHIM_STATS: no report written to %s: %s", path,
@@ -107,6 +110,7 @@ size_t clamp_len(int n, size_t size) {
 }  // namespace
 
 void stat_add(Counter c, uint64_t n) { at(c).fetch_add(n, std::memory_order_relaxed); }
+uint64_t stat_get(Counter c) { return at(c).load(std::memory_order_relaxed); }
 
 sfshim_stats stats_snapshot() {
     auto get = [](Counter c) { return at(c).load(std::memory_order_relaxed); };
@@ -152,7 +156,7 @@ struct Human {
 };
 }  // namespace
 
-size_t format_stats_text(const sfshim_stats& s, long pid, char* buf, size_t size) {
+size_t format_stats_text(const sfshim_stats& s, long pid, char* buf, size_t size, const sfshim_cache_stats* c) {
     using ull = unsigned long long;
     int n = snprintf(buf, size,
                      "sfshim[%ld]: %llu sendfile calls, %s\n"
@@ -165,22 +169,46 @@ size_t format_stats_text(const sfshim_stats& s, long pid, char* buf, size_t size
                      Human(s.rw_bytes).text, ull(s.fallbacks),
                      s.kernel_enosys ? "answered ENOSYS" : "not ENOSYS", ull(s.mmap_fallbacks),
                      ull(s.errors), ull(s.retries));
-    return clamp_len(n, size);
+    size_t len = clamp_len(n, size);
+    if (c != nullptr && len + 1 < size) {
+        n = snprintf(buf + len, size - len,
+                     "  cache     %8llu hits   misses %llu, bypasses %llu, evictions %llu; %llu entries, %s mapped "
+                     "(peak %s, cap %s)\n",
+                     ull(c->hits), ull(c->misses), ull(c->bypasses), ull(c->evictions), ull(c->entries),
+                     Human(c->mapped_bytes).text, Human(c->peak_mapped_bytes).text, Human(c->cap_bytes).text);
+        len += clamp_len(n, size - len);
+    }
+    return len;
 }
 
-size_t format_stats_json(const sfshim_stats& s, long pid, const char* mode, char* buf, size_t size) {
+size_t format_stats_json(const sfshim_stats& s, long pid, const char* mode, char* buf, size_t size,
+                         const sfshim_cache_stats* c) {
     using ull = unsigned long long;
     int n = snprintf(buf, size,
                      "{\"pid\":%ld,\"mode\":\"%s\",\"calls\":%llu,\"bytes\":%llu,"
                      "\"native_calls\":%llu,\"native_bytes\":%llu,\"emulated_calls\":%llu,"
                      "\"mmap_calls\":%llu,\"mmap_bytes\":%llu,\"rw_calls\":%llu,\"rw_bytes\":%llu,"
                      "\"fallbacks\":%llu,\"mmap_fallbacks\":%llu,\"errors\":%llu,\"retries\":%llu,"
-                     "\"kernel_enosys\":%s}\n",
+                     "\"kernel_enosys\":%s",
                      pid, mode, ull(s.calls), ull(s.bytes), ull(s.native_calls), ull(s.native_bytes),
                      ull(s.emulated_calls), ull(s.mmap_calls), ull(s.mmap_bytes), ull(s.rw_calls),
                      ull(s.rw_bytes), ull(s.fallbacks), ull(s.mmap_fallbacks), ull(s.errors),
                      ull(s.retries), s.kernel_enosys ? "true" : "false");
-    return clamp_len(n, size);
+    size_t len = clamp_len(n, size);
+    if (c != nullptr && len + 1 < size) {
+        n = snprintf(buf + len, size - len,
+                     ",\"cache_hits\":%llu,\"cache_misses\":%llu,\"cache_bypasses\":%llu,\"cache_evictions\":%llu,"
+                     "\"cache_entries\":%llu,\"cache_mapped_bytes\":%llu,\"cache_peak_mapped_bytes\":%llu,"
+                     "\"cache_cap_bytes\":%llu",
+                     ull(c->hits), ull(c->misses), ull(c->bypasses), ull(c->evictions), ull(c->entries),
+                     ull(c->mapped_bytes), ull(c->peak_mapped_bytes), ull(c->cap_bytes));
+        len += clamp_len(n, size - len);
+    }
+    if (len + 2 < size) {
+        memcpy(buf + len, "}\n", 3);
+        len += 2;
+    }
+    return len;
 }
 
 }  // namespace sfshim

@@ -23,18 +23,26 @@ enum class Counter {
     mmap_fallbacks,
     errors,
     retries,
+    cache_hits,
+    cache_misses,
+    cache_bypasses,
+    cache_evictions,
     count_  // number of counters
 };
 
 void stat_add(Counter c, uint64_t n = 1);
+uint64_t stat_get(Counter c);
 sfshim_stats stats_snapshot();
 void stats_reset();
 // Called once, on first use: a forked child then counts from zero.
 void stats_init();
 
 // The two report formats; each returns the length written into buf (truncated to size).
-size_t format_stats_text(const sfshim_stats& s, long pid, char* buf, size_t size);
-size_t format_stats_json(const sfshim_stats& s, long pid, const char* mode, char* buf, size_t size);
+// With `cache`, a line (keys) of the mapping cache's figures too.
+size_t format_stats_text(const sfshim_stats& s, long pid, char* buf, size_t size,
+                         const sfshim_cache_stats* cache = nullptr);
+size_t format_stats_json(const sfshim_stats& s, long pid, const char* mode, char* buf, size_t size,
+                         const sfshim_cache_stats* cache = nullptr);
 
 // Opens SFSHIM_STATS's file for the exit report: created if missing, opened
 // for appending; a symbolic link at the path is refused (O_NOFOLLOW), a FIFO

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buffer.h"
+#include "cache.h"
 #include "common.h"
 #include "config.h"
 #include "engine.h"
@@ -134,21 +136,48 @@ bool send_small(const Call& call, sfshim_mode mode, Plan* plan, Outcome* outcome
         return false;
     struct stat st;
     if (fstat(call.in_fd, &st) != 0 || !S_ISREG(st.st_mode) || call.offset >= st.st_size) return false;
-    BufferLease buf;
-    if (buf.size() < call.count) return false;
-
     size_t want = min_of(call.count, static_cast<size_t>(st.st_size - call.offset));
-    ssize_t r = pread(call.in_fd, buf.data(), want, call.offset);  // EBADF, EISDIR...: the full checks say which
-    if (r <= 0) return false;
-    // send() refuses anything but a socket with ENOTSOCK before doing anything.
-    ssize_t w = send(call.out_fd, buf.data(), static_cast<size_t>(r), 0);
-    if (w < 0 && errno == ENOTSOCK) {
-        t_last_non_socket = call.out_fd;
-        return false;
+
+    // The bytes come straight from the mapping cache when it holds (or
+    // takes) the file: one copy. The input's own read checks are then asked
+    // of its flags, as validate() does. Otherwise from a pooled buffer.
+    MapLease lease;
+    const char* data = nullptr;
+    if (mode != SFSHIM_MODE_RW) {
+        int in_flags = fcntl(call.in_fd, F_GETFL);
+        if (in_flags < 0 || !can_read_flags(in_flags)) return false;  // EBADF: the full checks say it
+        if (lease.acquire(call.in_fd, file_id(st), call.offset) &&
+            call.offset + static_cast<int64_t>(want) <= lease.end())
+            data = lease.at(call.offset);
+        else
+            lease.release();
     }
-    if (t_last_non_socket == call.out_fd) t_last_non_socket = -1;
-    if (w > 0 && w < r && !(out_flags & O_NONBLOCK))
-        w += static_cast<ssize_t>(finish_short_send(call.out_fd, buf.data(), static_cast<size_t>(w), static_cast<size_t>(r)));
+    // send() refuses anything but a socket with ENOTSOCK before doing
+    // anything: false then, as for a copy that faulted before its first byte
+    // (a file that shrank under its mapping: the full checks see its size).
+    ssize_t w = 0;
+    int send_err = 0;
+    auto deliver = [&](const char* bytes, size_t n) {
+        w = send(call.out_fd, bytes, n, 0);
+        send_err = errno;
+        if (w < 0 && errno == ENOTSOCK) {
+            t_last_non_socket = call.out_fd;
+            return false;
+        }
+        if (w < 0 && errno == EFAULT && data != nullptr) return false;
+        if (t_last_non_socket == call.out_fd) t_last_non_socket = -1;
+        if (w > 0 && static_cast<size_t>(w) < n && !(out_flags & O_NONBLOCK))
+            w += static_cast<ssize_t>(finish_short_send(call.out_fd, bytes, static_cast<size_t>(w), n));
+        return true;
+    };
+    if (data != nullptr) {
+        if (!deliver(data, want)) return false;
+    } else {
+        BufferLease buf;
+        if (buf.size() < call.count) return false;
+        ssize_t r = pread(call.in_fd, buf.data(), want, call.offset);  // EBADF, EISDIR...: the full checks say which
+        if (r <= 0 || !deliver(buf.data(), static_cast<size_t>(r))) return false;
+    }
 
     plan->out_fd = call.out_fd;
     plan->in_fd = call.in_fd;
@@ -158,8 +187,8 @@ bool send_small(const Call& call, sfshim_mode mode, Plan* plan, Outcome* outcome
     plan->in = InKind::regular;
     plan->out = OutKind::socket;
     plan->in_size = st.st_size;
-    outcome->engine = EngineUsed::rw;
-    outcome->result = w < 0 ? -errno : w;
+    outcome->engine = data != nullptr ? EngineUsed::mmap : EngineUsed::rw;
+    outcome->result = w < 0 ? -send_err : w;
     return true;
 }
 

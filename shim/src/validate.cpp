@@ -13,11 +13,6 @@ namespace {
 
 // fdget() ignores O_PATH descriptors, and a descriptor opened with access
 // mode 3 can neither read nor write: both are EBADF, as a closed fd.
-bool can_read(int flags) {
-    if (flags & platform::path_only_open_flag()) return false;
-    int acc = flags & O_ACCMODE;
-    return acc == O_RDONLY || acc == O_RDWR;
-}
 bool can_write(int flags) {
     if (flags & platform::path_only_open_flag()) return false;
     int acc = flags & O_ACCMODE;
@@ -70,6 +65,12 @@ int check_range(int64_t pos, size_t count) {
     return 0;
 }
 
+bool can_read_flags(int flags) {
+    if (flags & platform::path_only_open_flag()) return false;
+    int acc = flags & O_ACCMODE;
+    return acc == O_RDONLY || acc == O_RDWR;
+}
+
 int validate(const Call& call, Plan* plan) {
     Plan p;
     p.out_fd = call.out_fd;
@@ -78,12 +79,15 @@ int validate(const Call& call, Plan* plan) {
 
     // 1. The input must be open for reading.
     int in_flags = fcntl(call.in_fd, F_GETFL);
-    if (in_flags < 0 || !can_read(in_flags)) return EBADF;
+    if (in_flags < 0 || !can_read_flags(in_flags)) return EBADF;
     struct stat in_st;
     if (fstat(call.in_fd, &in_st) != 0) return EBADF;
     p.in = classify_in(in_st.st_mode);
     p.in_size = in_st.st_size;
     p.in_rdev = static_cast<uint64_t>(in_st.st_rdev);
+    p.in_dev = static_cast<uint64_t>(in_st.st_dev);
+    p.in_ino = static_cast<uint64_t>(in_st.st_ino);
+    p.in_nlink = static_cast<uint64_t>(in_st.st_nlink);
     p.in_nonblock = (in_flags & O_NONBLOCK) != 0;
 
     // 2. An explicit offset needs pread on the input.

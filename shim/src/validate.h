@@ -47,6 +47,9 @@ struct Plan {
     OutKind out = OutKind::regular;
     int64_t in_size = 0;  // st_size of a regular input at validation
     uint64_t in_rdev = 0; // the device number of a device input
+    uint64_t in_dev = 0;  // a regular input's device, inode and links (the mapping cache's key)
+    uint64_t in_ino = 0;
+    uint64_t in_nlink = 0;
     bool in_nonblock = false;
     bool out_nonblock = false;
     bool same_file = false;  // input and output are one regular file (device and inode)
@@ -56,6 +59,9 @@ struct Plan {
 // Pure part of the checks on counts and positions (rw_verify_area for the
 // input): 0 or EINVAL. Unit-tested.
 int check_range(int64_t pos, size_t count);
+
+// The input's open flags allow reading (not write-only, not path-only).
+bool can_read_flags(int flags);
 
 // Runs every check up to the point where the kernel starts moving data.
 // Returns 0 and fills `plan`, or the errno the kernel would give.

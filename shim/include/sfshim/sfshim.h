@@ -64,6 +64,25 @@ struct sfshim_stats {
 void sfshim_stats_get(struct sfshim_stats *out);
 void sfshim_stats_reset(void);
 
+/*
+ * The mapping cache: read-only shared mappings of regular files kept across
+ * calls, threads and descriptors (SFSHIM_TUNE cache_bytes, cache_entries,
+ * cache_idle). The counters reset with sfshim_stats_reset; the rest is the
+ * cache's state now.
+ */
+struct sfshim_cache_stats {
+    uint64_t hits;              /* a call's piece of a file was found mapped */
+    uint64_t misses;            /* mapped anew and kept */
+    uint64_t bypasses;          /* not kept: unlinked, too large, cache full or off */
+    uint64_t evictions;         /* mappings dropped: cap, idle, changed or deleted files */
+    uint64_t entries;           /* mappings held now */
+    uint64_t mapped_bytes;      /* bytes they map now */
+    uint64_t peak_mapped_bytes; /* the most mapped at once since start */
+    uint64_t cap_bytes;         /* the cap in force (cache_bytes) */
+};
+
+void sfshim_cache_stats_get(struct sfshim_cache_stats *out);
+
 /* The mode in force for sfshim_sendfile and the interposed symbols. */
 enum sfshim_mode sfshim_mode_current(void);
 

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 #if defined(__FreeBSD__) || defined(__DragonFly__) || defined(__NetBSD__) || \
     defined(__OpenBSD__) || defined(__APPLE__)
@@ -300,6 +301,15 @@ int map_prefault_flag() {
     return 0;
 #endif
 }
+
+uint32_t monotonic_ms() {
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) return 0;
+    return static_cast<uint32_t>(static_cast<uint64_t>(ts.tv_sec) * 1000u + static_cast<uint64_t>(ts.tv_nsec) / 1000000u);
+}
+
+// No system here names a mapping's file: unlinked files' entries go when idle.
+int mapping_deleted(const void*, size_t) { return -1; }
 
 void* map_anonymous(size_t size) {
     void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANON, -1, 0);

@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -279,6 +280,52 @@ void* map_anonymous(size_t size) {
 
 void unmap_anonymous(void* p, size_t size) { munmap(p, size); }
 int map_prefault_flag() { return MAP_POPULATE; }
+
+namespace {
+// The clock monotonic_ms reads: the coarse one (vDSO, no system call), or
+// where a compatibility layer does not know it, the plain one.
+std::atomic<int> g_clock{-1};
+std::atomic<uint32_t> g_no_clock_ticks{0};
+}  // namespace
+
+uint32_t monotonic_ms() {
+    int id = g_clock.load(std::memory_order_relaxed);
+    struct timespec ts;
+    if (id < 0) {
+        id = clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) == 0 ? CLOCK_MONOTONIC_COARSE
+             : clock_gettime(CLOCK_MONOTONIC, &ts) == 0  ? CLOCK_MONOTONIC
+                                                          : INT32_MAX;
+        g_clock.store(id, std::memory_order_relaxed);
+    }
+    if (id == INT32_MAX || clock_gettime(id, &ts) != 0)
+        return g_no_clock_ticks.fetch_add(1, std::memory_order_relaxed);  // one "millisecond" a call
+    return static_cast<uint32_t>(static_cast<uint64_t>(ts.tv_sec) * 1000u + static_cast<uint64_t>(ts.tv_nsec) / 1000000u);
+}
+
+int mapping_deleted(const void* addr, size_t len) {
+    // /proc/self/map_files/START-END links to the file; an unlinked one's
+    // name ends in " (deleted)". (Linux 4.3 and later, for any user.)
+    char path[64] = "/proc/self/map_files/";
+    size_t at = strlen(path);
+    auto hex = [&](uintptr_t v) {
+        char digits[2 * sizeof v];
+        int n = 0;
+        do digits[n++] = "0123456789abcdef"[v & 15];
+        while ((v >>= 4) != 0);
+        while (n > 0) path[at++] = digits[--n];
+    };
+    uintptr_t start = reinterpret_cast<uintptr_t>(addr);
+    hex(start);
+    path[at++] = '-';
+    hex(start + len);
+    path[at] = '\0';
+    char target[256];  // small: this may run on a signal handler's stack
+    ssize_t n = readlink(path, target, sizeof target);
+    if (n <= 0 || static_cast<size_t>(n) >= sizeof target) return -1;  // no /proc, merged, or too long to tell
+    static const char kDeleted[] = " (deleted)";
+    size_t k = sizeof kDeleted - 1;
+    return static_cast<size_t>(n) > k && memcmp(target + n - k, kDeleted, k) == 0 ? 1 : 0;
+}
 
 bool offset_beyond_fs_limit(int fd, int64_t pos, bool directory) {
     if (pos <= kSmallestFileSizeLimit) return false;

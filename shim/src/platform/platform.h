@@ -72,6 +72,14 @@ int path_only_open_flag();
 int map_prefault_flag();
 int msg_dontwait_flag();  // a send that never waits
 
+// Milliseconds of a monotonic clock (coarse where the system has one: it
+// costs no system call), wrapping at 2^32.
+uint32_t monotonic_ms();
+
+// Whether the file mapped at [addr, addr + len) (one whole mapping) has been
+// unlinked: 1 yes, 0 no, -1 the system does not tell.
+int mapping_deleted(const void* addr, size_t len);
+
 // Zeroed private memory straight from the kernel (no malloc): nullptr on failure.
 void* map_anonymous(size_t size);
 void unmap_anonymous(void* p, size_t size);

@@ -1,0 +1,89 @@
+// The mapping cache: read-only shared mappings of regular files, kept across
+// calls, threads and descriptors, so that a file a server sends again and
+// again is mapped once and every response is one copy, straight from the
+// page cache into the output.
+//
+// Keyed by what the call's fstat says (device, inode, size) and the segment:
+// a file is mapped in aligned segments of Tuning::cache_segment bytes (a
+// smaller file is one entry). A file that grew or shrank has another key, so
+// a stale mapping is never used; bytes changed in place are seen through the
+// shared mapping, as the kernel sees them in the page cache. An unlinked file
+// (st_nlink 0) is never kept; entries of files unlinked while cached, and
+// entries unused for cache_idle, are dropped by a sweep that runs at a call
+// at most every kSweepMs (on Linux it finds deleted files through
+// /proc/self/map_files).
+//
+// No lock, no allocation: a fixed table of entries, each with one atomic
+// word (state, generation, references). A lease holds a reference; an entry
+// is unmapped only by whoever moved it from "live, no references" to "busy",
+// so a mapping in use (by another thread, or by the call a signal handler
+// interrupted) is never unmapped under its user. The shim never reads mapped
+// bytes itself: the kernel's copy out of a mapping of a truncated file
+// faults into EFAULT or a short count, never SIGBUS.
+// SPDX-License-Identifier: BSD-2-Clause
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "sfshim/sfshim.h"
+
+namespace sfshim {
+
+// The table's size: the most entries any setting can ask for.
+constexpr size_t kCacheMaxEntries = 256;
+// How often the sweep runs at most (at a call; never on its own).
+constexpr uint32_t kSweepMs = 250;
+
+struct CacheLimits {
+    size_t bytes;     // mapped bytes at most; 0: the cache is off
+    size_t entries;   // entries at most (<= kCacheMaxEntries); 0: off
+    size_t segment;   // bytes per entry of a large file (a multiple of the page)
+    uint32_t idle_ms; // an entry unused this long is dropped at the next sweep
+};
+
+// What the fstat of the call's input said.
+struct FileId {
+    uint64_t dev;
+    uint64_t ino;
+    int64_t size;
+    uint64_t nlink;
+};
+FileId file_id(const struct stat& st);
+
+// One piece of a mapped file, held until the lease ends.
+class MapLease {
+public:
+    MapLease() = default;
+    ~MapLease() { release(); }
+    MapLease(const MapLease&) = delete;
+    MapLease& operator=(const MapLease&) = delete;
+
+    // The mapped bytes from `pos` on, of the file open as `fd` with identity
+    // `id`: from the cache, else mapped anew and kept; false when the cache
+    // is off or cannot keep this file (the caller maps it itself). Releases
+    // what the lease held before.
+    bool acquire(int fd, const FileId& id, int64_t pos);
+    void release();
+
+    bool held() const { return entry_ >= 0; }
+    // The byte at `pos` (the acquire's, or any later one in the piece).
+    const char* at(int64_t pos) const { return base_ + (pos - start_); }
+    // The file offset where the piece ends (the segment's end or the file's).
+    int64_t end() const { return end_; }
+
+private:
+    int entry_ = -1;
+    const char* base_ = nullptr;
+    int64_t start_ = 0;
+    int64_t end_ = 0;
+};
+
+CacheLimits cache_limits();
+sfshim_cache_stats cache_stats();
+
+// Tests only: drops every entry (no call may be under way) and sets limits.
+void cache_set_limits_for_tests(const CacheLimits& limits);
+
+}  // namespace sfshim
