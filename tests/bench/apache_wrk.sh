@@ -10,43 +10,71 @@
 #   off-nommap   EnableSendfile Off and EnableMMAP Off: read/write through
 #                Apache's 8 KB buckets
 #
-# For each: requests/s and MB/s (response bodies, 10^6 bytes) per file size,
-# and Apache's memory: the sum over its processes of VmHWM at the end, and
-# the largest sum of VmRSS sampled during the run. Before every wrk run each
-# file is fetched with curl and compared with the original; wrk must report
-# no errors and no non-2xx answers; in `shim` the shim's own counters must
-# show emulated calls. Anything else fails loudly.
+# Rounds: each round starts every configuration once, one after the other (the
+# order rotates from round to round), and each such run serves every size in
+# turn under wrk. Reported per configuration: requests/s and MB/s (response
+# bodies, 10^6 bytes) per file size as the median over the rounds, with
+# min-max and the ratios of the shim to the kernel and to EnableSendfile Off;
+# Apache's memory, summed over its processes: RssAnon (anonymous memory) after
+# each size and at the end of each run, VmHWM at the end of each run, and the
+# largest VmRSS sampled during it; for the shim, from the report each of its
+# processes writes at exit (SFSHIM_STATS), the emulated calls and the mapping
+# cache: hits, misses, evictions, the bytes mapped at exit, the peak, and the
+# cap (n/a when the library reports no cache). Before every wrk run the file
+# is fetched with curl and compared with the original; wrk must report no
+# errors and no non-2xx answers; in `shim` the shim's own counters must show
+# emulated calls. Anything else fails loudly. Apache listens on 127.0.0.1 on a
+# free port and is stopped whatever happens.
 #
-#   tests/bench/apache_wrk.sh [--markdown FILE]
+#   tests/bench/apache_wrk.sh [--rounds N] [--duration D] [--markdown FILE] [--tsv FILE]
 #
-# Environment: WRK_THREADS (2), WRK_CONNECTIONS (16), WRK_DURATION (10s),
-# CONFIGS ("kernel shim off off-nommap"), SIZES ("4K 64K 1M 100M"),
-# SFSHIM_BIN_DIR (directory of sfshim and sfshim-nosendfile; default: the
-# first of build/bin, build-bench/bin of this repository), APACHE2 (apache2).
+# --rounds N (ROUNDS, default 5), --duration D (DURATION, default 5s: wrk's
+# -d per cell): the defaults take about 8 minutes on 2 cores. --markdown FILE
+# writes the report there too (it is always printed); --tsv FILE the raw
+# figures of every run (default: beside FILE.md as FILE.tsv).
+#
+# Environment: ROUNDS, DURATION (WRK_DURATION is taken when DURATION is not
+# set), WRK_THREADS (2), WRK_CONNECTIONS (16), CONFIGS ("kernel shim off
+# off-nommap"), SIZES ("4K 64K 1M 100M"), SFSHIM_BIN_DIR (directory of sfshim
+# and sfshim-nosendfile; default: the first of build/bin, build-bench/bin of
+# this repository), SFSHIM_TUNE (passed to the shim), APACHE2 (apache2).
 # Needs apache2, wrk, curl (toolchain/setup.sh servers) and python3.
 # SPDX-License-Identifier: BSD-2-Clause
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+ROUNDS=${ROUNDS:-5}
+DURATION=${DURATION:-${WRK_DURATION:-5s}}
 WRK_THREADS=${WRK_THREADS:-2}
 WRK_CONNECTIONS=${WRK_CONNECTIONS:-16}
-WRK_DURATION=${WRK_DURATION:-10s}
 CONFIGS=${CONFIGS:-kernel shim off off-nommap}
 SIZES=${SIZES:-4K 64K 1M 100M}
 APACHE2=${APACHE2:-$(command -v apache2 || echo /usr/sbin/apache2)}
 MODULES=/usr/lib/apache2/modules
-MARKDOWN=''
+MARKDOWN='' TSV=''
 
 die() { echo "apache_wrk.sh: FAIL: $*" >&2; exit 1; }
 say() { echo "apache_wrk.sh: $*" >&2; }
+usage_error() { echo "apache_wrk.sh: $* (try --help)" >&2; exit 2; }
 
 while [ $# -gt 0 ]; do
 	case $1 in
 	--markdown) MARKDOWN=${2:?--markdown needs a file}; shift ;;
+	--tsv) TSV=${2:?--tsv needs a file}; shift ;;
+	--rounds) ROUNDS=${2:?--rounds needs a number}; shift ;;
+	--duration) DURATION=${2:?--duration needs a duration}; shift ;;
 	-h | --help) sed -n '2,/^# SPDX/p' "$0" | sed 's/^# \{0,1\}//; /^SPDX/d'; exit 0 ;;
-	*) echo "apache_wrk.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
+	*) usage_error "unknown option '$1'" ;;
 	esac
 	shift
+done
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || usage_error "bad round count '$ROUNDS'"
+[[ $DURATION =~ ^[1-9][0-9]*[smh]?$ ]] || usage_error "bad duration '$DURATION' (wrk's: 5s, 2m)"
+[ -n "$TSV" ] || [ -z "$MARKDOWN" ] || TSV=${MARKDOWN%.md}.tsv
+read -r -a CFGS <<<"$CONFIGS"
+[ "${#CFGS[@]}" -gt 0 ] || usage_error "no configuration in CONFIGS"
+for cfg in "${CFGS[@]}"; do
+	case $cfg in kernel | shim | off | off-nommap) ;; *) usage_error "unknown configuration '$cfg' (known: kernel shim off off-nommap)" ;; esac
 done
 
 for tool in wrk curl python3 cmp; do
@@ -66,6 +94,7 @@ esac
 
 WORK=$(mktemp -d /tmp/sfshim-apache-wrk.XXXXXX)
 chmod 755 "$WORK"
+DATA=$WORK/data.tsv # kind, configuration, round, size (or -), value
 APACHE_PID='' SAMPLER_PID=''
 stop_apache() {
 	if [ -n "$SAMPLER_PID" ]; then
@@ -99,6 +128,14 @@ bytes_of() {
 	*K) echo $((${1%K} * 1024)) ;;
 	*M) echo $((${1%M} * 1024 * 1024)) ;;
 	*G) echo $((${1%G} * 1024 * 1024 * 1024)) ;;
+	*) echo "$1" ;;
+	esac
+}
+seconds_of() {
+	case $1 in
+	*h) echo $((${1%h} * 3600)) ;;
+	*m) echo $((${1%m} * 60)) ;;
+	*s) echo "${1%s}" ;;
 	*) echo "$1" ;;
 	esac
 }
@@ -184,7 +221,6 @@ start_apache() { # CONFIG
 		wrap=("$SFSHIM_BIN_DIR/sfshim" --quiet --stats="$WORK/stats/sfshim.%p.json" --no-kernel-sendfile --) ;;
 	off) sendfile=Off ;;
 	off-nommap) sendfile=Off mmap=Off ;;
-	*) die "unknown configuration '$cfg' (known: kernel shim off off-nommap)" ;;
 	esac
 	rm -rf "$WORK/state" "$WORK/stats"
 	mkdir -p "$WORK/state" "$WORK/stats"
@@ -201,6 +237,7 @@ start_apache() { # CONFIG
 	done
 	[ "$i" -lt 100 ] || die "$cfg: apache2 does not answer on port $PORT"
 	# The largest total RSS, sampled while the run lasts.
+	echo 0 >"$WORK/rss.max"
 	(
 		max=0
 		while :; do
@@ -210,90 +247,208 @@ start_apache() { # CONFIG
 		done
 	) &
 	SAMPLER_PID=$!
-	echo 0 >"$WORK/rss.max"
 }
 
 # wrk's "Requests/sec" and error lines; fails on any error.
-run_wrk() { # CONFIG SIZE
+run_wrk() { # CONFIG SIZE ROUND
 	local url="http://127.0.0.1:$PORT/f$2.bin" out
 	# Every byte right, once, before the load.
 	curl -sf -o "$WORK/fetched" "$url" || die "$1, $2: curl failed"
 	cmp -s "$WORK/fetched" "$DOCROOT/f$2.bin" || die "$1, $2: the body differs from the file"
-	out=$(wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"$WRK_DURATION" --timeout 30s "$url" 2>&1) ||
+	rm -f "$WORK/fetched"
+	out=$(wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"$DURATION" --timeout 30s "$url" 2>&1) ||
 		die "$1, $2: wrk failed: $out"
-	echo "$out" >"$WORK/wrk-$1-$2.txt"
+	echo "$out" >"$WORK/wrk-$1-$2-$3.txt"
 	if grep -q 'Non-2xx or 3xx responses' <<<"$out"; then die "$1, $2: non-2xx answers: $out"; fi
 	if grep -q 'Socket errors' <<<"$out"; then die "$1, $2: socket errors: $out"; fi
 	awk '/^Requests\/sec:/ { print $2 }' <<<"$out"
 }
 
-declare -A RPS MBPS HWM RSSMAX
-for cfg in $CONFIGS; do
-	say "$cfg: starting Apache"
-	start_apache "$cfg"
-	for s in $SIZES; do
-		rps=$(run_wrk "$cfg" "$s")
-		[ -n "$rps" ] || die "$cfg, $s: no Requests/sec in wrk's output"
-		RPS[$cfg,$s]=$rps
-		MBPS[$cfg,$s]=$(python3 -c "print(f'{$rps * $(bytes_of "$s") / 1e6:.1f}')")
-		say "$cfg, $s: $rps requests/s, ${MBPS[$cfg,$s]} MB/s"
+# The shim's exit reports of one run, one JSON line per process that sent a
+# file, summed into one JSON object; the cache's figures are null when the
+# reports have no such keys.
+shim_summary() {
+	cat "$WORK"/stats/*.json 2>/dev/null | python3 -c '
+import json, sys
+lines = [json.loads(l) for l in sys.stdin if l.strip()]
+keys = ("cache_hits", "cache_misses", "cache_evictions", "cache_mapped_bytes",
+        "cache_peak_mapped_bytes", "cache_cap_bytes")
+out = {"processes": len(lines), "emulated_calls": sum(l.get("emulated_calls", 0) for l in lines)}
+have = bool(lines) and all(all(k in l for k in keys) for l in lines)
+for k in ("cache_hits", "cache_misses", "cache_evictions", "cache_mapped_bytes"):
+    out[k] = sum(l[k] for l in lines) if have else None
+out["cache_peak_mapped_bytes"] = max(l["cache_peak_mapped_bytes"] for l in lines) if have else None
+out["cache_peak_mapped_bytes_sum"] = sum(l["cache_peak_mapped_bytes"] for l in lines) if have else None
+out["cache_cap_bytes"] = max(l["cache_cap_bytes"] for l in lines) if have else None
+out["cache_within_cap"] = all(l["cache_peak_mapped_bytes"] <= l["cache_cap_bytes"] for l in lines) if have else None
+print(json.dumps(out, separators=(",", ":")))'
+}
+
+# ---- the runs
+read -r -a SIZE_LIST <<<"$SIZES"
+per_run=$((${#SIZE_LIST[@]} * $(seconds_of "$DURATION") + ${#SIZE_LIST[@]} / 2 + 2)) # curl, cmp, start, stop
+say "$ROUNDS rounds × ${#CFGS[@]} configurations × ${#SIZE_LIST[@]} sizes, wrk -d$DURATION:" \
+	"about $(((ROUNDS * ${#CFGS[@]} * per_run + 59) / 60)) min"
+: >"$DATA"
+start=$SECONDS
+for ((round = 1; round <= ROUNDS; round++)); do
+	for ((k = 0; k < ${#CFGS[@]}; k++)); do
+		cfg=${CFGS[$(((k + round - 1) % ${#CFGS[@]}))]} # the order rotates
+		start_apache "$cfg"
+		for s in "${SIZE_LIST[@]}"; do
+			rps=$(run_wrk "$cfg" "$s" "$round")
+			[ -n "$rps" ] || die "$cfg, $s: no Requests/sec in wrk's output"
+			anon=$(sum_status RssAnon)
+			printf 'rps\t%s\t%s\t%s\t%s\n' "$cfg" "$round" "$s" "$rps" >>"$DATA"
+			printf 'anon_kb\t%s\t%s\t%s\t%s\n' "$cfg" "$round" "$s" "$anon" >>"$DATA"
+			say "round $round, $cfg, $s: $rps requests/s, RssAnon $anon kB"
+		done
+		# The end of the run: Apache still up, every size served.
+		printf 'end_anon_kb\t%s\t%s\t-\t%s\n' "$cfg" "$round" "$(sum_status RssAnon)" >>"$DATA"
+		printf 'hwm_kb\t%s\t%s\t-\t%s\n' "$cfg" "$round" "$(sum_status VmHWM)" >>"$DATA"
+		printf 'rss_max_kb\t%s\t%s\t-\t%s\n' "$cfg" "$round" "$(cat "$WORK/rss.max")" >>"$DATA"
+		stop_apache
+		if [ "$cfg" = shim ]; then
+			# The counters the children wrote at exit: the shim did the work.
+			summary=$(shim_summary)
+			emulated=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["emulated_calls"])' "$summary")
+			[ "${emulated:-0}" -gt 0 ] || die "shim: no emulated calls in the shim's counters"
+			printf 'shim\t%s\t%s\t-\t%s\n' "$cfg" "$round" "$summary" >>"$DATA"
+			say "round $round, shim: $summary"
+		fi
 	done
-	HWM[$cfg]=$(sum_status VmHWM)
-	RSSMAX[$cfg]=$(cat "$WORK/rss.max")
-	stop_apache
-	if [ "$cfg" = shim ]; then
-		# The counters the children wrote at exit: the shim did the work.
-		emulated=$(cat "$WORK"/stats/*.json 2>/dev/null |
-			python3 -c 'import json, sys
-print(sum(json.loads(l).get("emulated_calls", 0) for l in sys.stdin if l.strip()))')
-		[ "${emulated:-0}" -gt 0 ] || die "shim: no emulated calls in the shim's counters"
-		say "shim: $emulated emulated calls"
-	fi
 done
+elapsed=$((SECONDS - start))
 
 # ---- the report
-{
-	echo "# Apache under wrk"
-	echo
-	echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(uname -srm); $(nproc) cores;" \
-		"$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo);" \
-		"load average $(cut -d' ' -f1-3 /proc/loadavg) at the end."
-	echo "$("$APACHE2" -v | head -1 | sed 's/^Server version: //'), mpm_event (1-2 processes × 64 threads)," \
-		"127.0.0.1; \`wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d$WRK_DURATION\` per cell, keep-alive;" \
-		"wrk and Apache share the machine's cores."
-	echo
-	echo "- kernel: EnableSendfile On, the kernel's sendfile, no shim"
-	echo "- shim: EnableSendfile On, \`sfshim --no-kernel-sendfile -- apache2\` (sendfile fails with ENOSYS; the shim emulates)"
-	echo "- off: EnableSendfile Off (EnableMMAP On, Apache's default: bodies written from Apache's own mmap)"
-	echo "- off-nommap: EnableSendfile Off, EnableMMAP Off (read/write through 8 KB buffers)"
-	echo
-	printf '| file |'
-	for cfg in $CONFIGS; do printf ' %s req/s | %s MB/s |' "$cfg" "$cfg"; done
-	printf '\n|---|'
-	for cfg in $CONFIGS; do printf -- '---:|---:|'; done
-	printf '\n'
-	for s in $SIZES; do
-		label=${s/K/ KiB}; label=${label/M/ MiB}; label=${label/G/ GiB}
-		printf '| %s |' "$label"
-		for cfg in $CONFIGS; do
-			rps=${RPS[$cfg,$s]}
-			if [ "${rps%%.*}" -ge 100 ]; then printf ' %.0f |' "$rps"; else printf ' %.1f |' "$rps"; fi
-			printf ' %s |' "${MBPS[$cfg,$s]}"
-		done
-		printf '\n'
-	done
-	echo
-	echo "Apache's memory over the whole run of a configuration (all sizes), summed over its processes"
-	echo "(shared pages count once per process):"
-	echo
-	echo "| configuration | peak RSS sampled (MiB) | sum of VmHWM at the end (MiB) |"
-	echo "|---|---:|---:|"
-	for cfg in $CONFIGS; do
-		awk -v c="$cfg" -v r="${RSSMAX[$cfg]}" -v h="${HWM[$cfg]}" 'BEGIN { printf "| %s | %.1f | %.1f |\n", c, r / 1024, h / 1024 }'
-	done
-	echo
-	echo "Requests/s is wrk's; MB/s is requests/s × the file size. Every file was fetched once with curl and"
-	echo "compared with the original before each run; wrk reported no errors and no non-2xx answers."
-} >"$WORK/report.md"
+python3 - "$DATA" "$WORK/report.md" "$CONFIGS" "$SIZES" "$ROUNDS" "$elapsed" \
+	"$(date -u '+%Y-%m-%d %H:%M UTC'); $(uname -srm); $(nproc) cores; $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo); load average $(cut -d' ' -f1-3 /proc/loadavg) at the end." \
+	"$("$APACHE2" -v | head -1 | sed 's/^Server version: //'), mpm_event (1-2 processes × 64 threads), 127.0.0.1; \`wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d$DURATION\` per cell, keep-alive; wrk and Apache share the machine's cores." \
+	"${SFSHIM_TUNE:-}" <<'PY'
+import json, statistics, sys
+
+data, out, configs, sizes, rounds, elapsed, machine, server, tune = sys.argv[1:]
+configs, sizes = configs.split(), sizes.split()
+rows = [l.rstrip("\n").split("\t") for l in open(data) if l.strip()]
+
+def values(kind, cfg, size="-"):
+    return [r[4] for r in rows if r[0] == kind and r[1] == cfg and r[3] == size]
+
+def nums(kind, cfg, size="-"):
+    return [float(v) for v in values(kind, cfg, size)]
+
+def med(v):
+    return statistics.median(v) if v else None
+
+def bytes_of(s):
+    mul = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    return int(s[:-1]) * mul[s[-1]] if s[-1] in mul else int(s)
+
+def label(s):
+    return s.replace("K", " KiB").replace("M", " MiB").replace("G", " GiB")
+
+def rate(v):
+    return "–" if v is None else (f"{v:,.0f}" if v >= 100 else f"{v:.1f}")
+
+def ratio(a, b):
+    return "–" if a is None or not b else f"{a / b:.2f}×"
+
+def mib(kb):
+    return "–" if kb is None else f"{kb / 1024:.1f}"
+
+def human(b):
+    if b is None:
+        return "n/a"
+    v, units = float(b), ["B", "KiB", "MiB", "GiB", "TiB"]
+    u = 0
+    while v >= 1024 and u < 4:
+        v, u = v / 1024, u + 1
+    return f"{int(b)} B" if u == 0 else f"{v:.1f} {units[u]}"
+
+L = []
+p = L.append
+p("# Apache under wrk\n")
+p(machine)
+p(server)
+p(f"{rounds} rounds in {elapsed} s; in each round every configuration runs once (a fresh Apache serving every size"
+  " in turn), the order rotating from round to round. Figures are medians over the rounds, with min–max.")
+if tune:
+    p(f"SFSHIM_TUNE={tune} for the shim.")
+p("")
+p("- kernel: EnableSendfile On, the kernel's sendfile, no shim")
+p("- shim: EnableSendfile On, `sfshim --no-kernel-sendfile -- apache2` (sendfile fails with ENOSYS; the shim emulates)")
+p("- off: EnableSendfile Off (EnableMMAP On, Apache's default: bodies written from Apache's own mmap)")
+p("- off-nommap: EnableSendfile Off, EnableMMAP Off (read/write through 8 KB buffers)")
+p("")
+p("## Requests/s\n")
+ratios = [(a, b) for a, b in (("shim", "kernel"), ("shim", "off")) if a in configs and b in configs]
+head = "| file |" + "".join(f" {c} req/s (min–max) |" for c in configs) + "".join(f" {a} ÷ {b} |" for a, b in ratios)
+p(head)
+p("|---|" + "---:|" * (len(configs) + len(ratios)))
+for s in sizes:
+    line = f"| {label(s)} |"
+    for c in configs:
+        v = nums("rps", c, s)
+        line += f" {rate(med(v))} ({rate(min(v))}–{rate(max(v))}) |" if v else " – |"
+    for a, b in ratios:
+        line += f" {ratio(med(nums('rps', a, s)), med(nums('rps', b, s)))} |"
+    p(line)
+p("")
+p("MB/s (response bodies, 10^6 bytes; the median requests/s × the file size):\n")
+p("| file |" + "".join(f" {c} |" for c in configs))
+p("|---|" + "---:|" * len(configs))
+for s in sizes:
+    line = f"| {label(s)} |"
+    for c in configs:
+        m = med(nums("rps", c, s))
+        line += " – |" if m is None else f" {m * bytes_of(s) / 1e6:.1f} |"
+    p(line)
+p("")
+p("## Apache's memory\n")
+p("Summed over Apache's processes (the parent and its children; shared pages count once per process), MiB:"
+  " RssAnon (anonymous memory: heap, thread stacks, buffers; not the file pages of a mapping) at the end of each"
+  " run, VmHWM (each process's peak resident set) at the end of each run, and the largest VmRSS sum sampled"
+  " every 0.2 s during a run.\n")
+p("| configuration | RssAnon at the end (min–max) | ÷ kernel | VmHWM at the end (min–max) | ÷ kernel | peak VmRSS sampled (largest run) |")
+p("|---|---:|---:|---:|---:|---:|")
+kanon, khwm = med(nums("end_anon_kb", "kernel")), med(nums("hwm_kb", "kernel"))
+for c in configs:
+    a, h, r = nums("end_anon_kb", c), nums("hwm_kb", c), nums("rss_max_kb", c)
+    p(f"| {c} | {mib(med(a))} ({mib(min(a))}–{mib(max(a))}) | {ratio(med(a), kanon)} |"
+      f" {mib(med(h))} ({mib(min(h))}–{mib(max(h))}) | {ratio(med(h), khwm)} | {mib(max(r))} |")
+p("")
+p("RssAnon after each size's wrk run (the same Apache serves the sizes in this order), median MiB:\n")
+p("| configuration |" + "".join(f" after {label(s)} |" for s in sizes))
+p("|---|" + "---:|" * len(sizes))
+for c in configs:
+    p(f"| {c} |" + "".join(f" {mib(med(nums('anon_kb', c, s)))} |" for s in sizes))
+p("")
+if "shim" in configs:
+    p("## The shim's counters\n")
+    p("From the report each of the shim's processes writes at exit (`SFSHIM_STATS`), summed over a run's processes;"
+      " the peak is the largest of one process (the cap holds per process), `within cap` whether every process's"
+      " peak stayed within its cap; `n/a`: the reports have no mapping-cache figures.\n")
+    p("| round | processes | emulated calls | cache hits | misses | evictions | mapped at exit | peak mapped | cap | within cap |")
+    p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    sums = [(int(r[2]), json.loads(r[4])) for r in rows if r[0] == "shim"]
+    def n(v):
+        return "n/a" if v is None else f"{v:,}"
+    for rnd, s in sorted(sums):
+        within = {None: "n/a", True: "yes", False: "**no**"}[s["cache_within_cap"]]
+        p(f"| {rnd} | {s['processes']} | {s['emulated_calls']:,} | {n(s['cache_hits'])} | {n(s['cache_misses'])} |"
+          f" {n(s['cache_evictions'])} | {human(s['cache_mapped_bytes'])} | {human(s['cache_peak_mapped_bytes'])} |"
+          f" {human(s['cache_cap_bytes'])} | {within} |")
+    p("")
+p("Requests/s is wrk's. Every file was fetched once with curl and compared with the original before each wrk run;"
+  " wrk reported no errors and no non-2xx answers.")
+open(out, "w").write("\n".join(L) + "\n")
+PY
 cat "$WORK/report.md"
 [ -z "$MARKDOWN" ] || cp "$WORK/report.md" "$MARKDOWN"
+if [ -n "$TSV" ]; then
+	{
+		printf 'kind\tconfiguration\tround\tsize\tvalue\n'
+		cat "$DATA"
+	} >"$TSV"
+	say "raw figures in $TSV"
+fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Throughput against file size from sfbench's CSV: one panel per transport,
-one line per method (median, with the min-max range as error bars).
+one line per method and call size (median, with the min-max range as error
+bars; calls of a fixed size dash-dotted, with hollow markers).
 
 usage: plot.py CELLS.csv OUT.png
 """
@@ -47,7 +48,8 @@ def main():
     cells = {}
     with open(sys.argv[1], newline="") as f:
         for row in csv.DictReader(f):
-            cells.setdefault(row["transport"], {}).setdefault(row["method"], []).append(
+            per_call = row.get("per_call") or "whole"
+            cells.setdefault(row["transport"], {}).setdefault((row["method"], per_call), []).append(
                 (int(row["size_bytes"]), float(row["mbps_median"]),
                  float(row["mbps_min"]), float(row["mbps_max"])))
     transports = [t for t in TRANSPORTS if t in cells] + [t for t in cells if t not in TRANSPORTS]
@@ -59,13 +61,19 @@ def main():
     fig, axes = plt.subplots(rows, cols, figsize=(6.4 * cols, 4.4 * rows), squeeze=False)
     sizes = sorted({s for t in cells.values() for m in t.values() for s, *_ in m})
     for ax, t in zip(axes.flat, transports):
-        for method, points in cells[t].items():
+        for (method, per_call), points in cells[t].items():
             points.sort()
             xs = [p[0] for p in points]
             ys = [p[1] for p in points]
             err = [[p[1] - p[2] for p in points], [p[3] - p[1] for p in points]]
-            ax.errorbar(xs, ys, yerr=err, label=method, capsize=2, markersize=4,
-                        **STYLE.get(method, {}))
+            style = dict(STYLE.get(method, {}))
+            label = method
+            if per_call != "whole":
+                style["linestyle"] = "-."
+                style["markerfacecolor"] = "none"
+                style["alpha"] = 0.8
+                label = f"{method}, {per_call} calls"
+            ax.errorbar(xs, ys, yerr=err, label=label, capsize=2, markersize=4, **style)
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xticks(sizes)
@@ -76,10 +84,17 @@ def main():
         ax.grid(True, which="both", alpha=0.3)
     for ax in list(axes.flat)[len(transports):]:
         ax.axis("off")
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 7), frameon=False)
+    handles, labels = [], []
+    for ax in axes.flat:  # every line once, whichever panel has it
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            if label not in labels:
+                handles.append(h)
+                labels.append(label)
+    ncol = min(len(labels), 7)
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, frameon=False)
+    legend_rows = (len(labels) + ncol - 1) // ncol
     fig.suptitle("sendfile throughput: the kernel, sfshim's engines, read/write loops")
-    fig.tight_layout(rect=(0, 0.05, 1, 0.97))
+    fig.tight_layout(rect=(0, 0.02 + 0.03 * legend_rows, 1, 0.97))
     fig.savefig(sys.argv[2], dpi=110)
     return 0
 

@@ -41,6 +41,11 @@
 #include "kernel_profile.h"
 #include "sfshim/sfshim.h"
 
+// The mapping cache's counters (sfshim.h). Weak: a library without them still
+// links, and the counters are then reported as n/a. CMakeLists.txt links the
+// library's whole archive, so a weak reference finds them wherever they are.
+extern "C" void sfshim_cache_stats_get(struct sfshim_cache_stats* out) __attribute__((weak));
+
 #ifndef SFBENCH_BUILD_TYPE
 #define SFBENCH_BUILD_TYPE "unknown"
 #endif
@@ -185,6 +190,7 @@ std::vector<std::string> split(const std::string& s, char sep) {
 
 struct Options {
     std::vector<uint64_t> sizes = {4ull << 10, 64ull << 10, 1ull << 20, 64ull << 20, 1ull << 30};
+    std::vector<uint64_t> call_sizes = {0};  // bytes asked per call at most; 0: the whole file
     std::vector<int> transports = {T_TCP, T_UNIX, T_PIPE, T_FILE};
     std::vector<int> methods = {M_KERNEL, M_MMAP, M_RW, M_EMULATE, M_AUTO_NOSF, M_LOOP8K, M_LOOP64K};
     int rounds = 5;
@@ -206,13 +212,18 @@ void usage(FILE* f) {
         "repeated, over loopback TCP, Unix sockets, pipes and file->file.\n"
         "\n"
         "  --sizes LIST        file sizes, e.g. 4K,64K,1M,64M,1G (default)\n"
+        "  --call-size LIST    bytes asked per call at most, e.g. whole,4M: each\n"
+        "                      transfer then sends the file in calls of at most that\n"
+        "                      many bytes, the offset advancing (default whole: the\n"
+        "                      rest of the file in each call). Part of a cell's\n"
+        "                      identity; a size at least the file's is `whole`\n"
         "  --transports LIST   tcp,unix,pipe,file (default all)\n"
         "  --methods LIST      kernel,mmap,rw,emulate,auto-nosendfile,loop8k,loop64k\n"
         "                      (default all)\n"
         "  --rounds N          rounds per cell, median and min-max reported (default 5)\n"
-        "  --max-seconds S     time budget of one (transport, size) block: after its\n"
-        "                      first round, fewer rounds (at least 3) are run when all\n"
-        "                      would take longer (default 30)\n"
+        "  --max-seconds S     time budget of one block (transport, size, call size):\n"
+        "                      after its first round, fewer rounds (at least 3) are\n"
+        "                      run when all would take longer (default 30)\n"
         "  --min-time S        small files are sent repeatedly until one measurement\n"
         "                      takes about S seconds (default 0.2)\n"
         "  --dir DIR           where the test files go (default $TMPDIR or /var/tmp)\n"
@@ -224,6 +235,9 @@ void usage(FILE* f) {
         "  --csv FILE          write one row per cell\n"
         "  --plot FILE.png     draw throughput against size (tests/bench/plot.py,\n"
         "                      python3 with matplotlib)\n"
+        "\n"
+        "The per-call and large-file cells (the bench-calls build target):\n"
+        "  sfbench --transports tcp,unix --sizes 16K,64M,512M --call-size whole,4M\n"
         "\n"
         "Exit status: 0, 1 when a transfer moved wrong data or failed, 2 for usage.\n",
         f);
@@ -269,6 +283,14 @@ Options parse_options(int argc, char** argv) {
                 o.sizes.push_back(v);
             }
             sizes_given = true;
+        } else if (a == "--call-size" || a == "--call-sizes") {
+            o.call_sizes.clear();
+            for (auto& s : split(need(), ',')) {
+                uint64_t v = 0;
+                if (s != "whole" && !parse_size(s, &v)) usage_error("bad call size", s.c_str());
+                o.call_sizes.push_back(v);
+            }
+            if (o.call_sizes.empty()) usage_error("empty list in", "--call-size");
         } else if (a == "--transports") {
             o.transports.clear();
             for (auto& s : split(need(), ',')) {
@@ -355,13 +377,18 @@ struct Cmd {  // main -> worker
     int32_t verify;
     uint64_t size;
     uint64_t reps;
+    uint64_t call_size;  // 0: the whole rest of the file per call
 };
 
 struct Result {  // worker -> main
     int32_t ok;
-    int32_t pad;
+    int32_t have_cache;  // the library has sfshim_cache_stats_get and the method is the shim's
     double wall, user, sys;
     uint64_t bytes;
+    uint64_t calls;  // calls made (sendfile; for the loops, one pread and its writes), retries included
+    // The cache over this measurement: hits, misses, bypasses and evictions as
+    // the difference of two snapshots; entries, mapped and peak at its end.
+    sfshim_cache_stats cache;
     uint64_t syscalls;
     char names[1536];  // "name count name count ..." (counting pass)
     char err[512];
@@ -631,16 +658,21 @@ void install_nosendfile_filter() {
 }
 
 // One whole transfer of `size` bytes from offset 0, looping over short counts
-// (pipes take one fill per call). Returns false with a message on failure.
-bool send_one(const WorkerCtx& w, int method, int in_fd, uint64_t size, char* err, size_t errcap) {
+// (pipes take one fill per call) as callers do. Each call asks for the rest of
+// the file, or at most `call_size` bytes of it when that is not 0; `*calls`
+// counts the calls made. Returns false with a message on failure.
+bool send_one(const WorkerCtx& w, int method, int in_fd, uint64_t size, uint64_t call_size, uint64_t* calls,
+              char* err, size_t errcap) {
     int64_t off = 0;
     uint64_t left = size;
     while (left > 0) {
         ssize_t n = -1;
+        uint64_t ask = call_size ? std::min(left, call_size) : left;
+        ++*calls;
         switch (method) {
             case M_KERNEL: {
                 off_t o = static_cast<off_t>(off);
-                n = syscall(SYS_sendfile, w.out_fd, in_fd, &o, static_cast<size_t>(left));
+                n = syscall(SYS_sendfile, w.out_fd, in_fd, &o, static_cast<size_t>(ask));
                 if (n >= 0 && o != off + n) {
                     copy_msg(err, errcap, "kernel: offset %lld after %zd bytes from %lld", static_cast<long long>(o),
                              n, static_cast<long long>(off));
@@ -657,7 +689,7 @@ bool send_one(const WorkerCtx& w, int method, int in_fd, uint64_t size, char* er
                                    : method == M_EMULATE ? SFSHIM_MODE_EMULATE
                                                          : SFSHIM_MODE_AUTO;
                 int64_t before = off;
-                n = sfshim_sendfile_mode(mode, w.out_fd, in_fd, &off, static_cast<size_t>(left));
+                n = sfshim_sendfile_mode(mode, w.out_fd, in_fd, &off, static_cast<size_t>(ask));
                 if (n >= 0 && off != before + n) {
                     copy_msg(err, errcap, "%s: offset %lld after %zd bytes from %lld", kMethodNames[method],
                              static_cast<long long>(off), n, static_cast<long long>(before));
@@ -669,7 +701,7 @@ bool send_one(const WorkerCtx& w, int method, int in_fd, uint64_t size, char* er
             case M_LOOP8K:
             case M_LOOP64K: {
                 size_t bs = method == M_LOOP8K ? 8192 : 65536;
-                n = pread(in_fd, w.loop_buf, static_cast<size_t>(std::min<uint64_t>(bs, left)), off);
+                n = pread(in_fd, w.loop_buf, static_cast<size_t>(std::min<uint64_t>(bs, ask)), off);
                 if (n > 0 && !write_all(w.out_fd, w.loop_buf, static_cast<size_t>(n))) {
                     copy_msg(err, errcap, "%s: write: %s", kMethodNames[method], strerror(errno));
                     return false;
@@ -688,9 +720,9 @@ bool send_one(const WorkerCtx& w, int method, int in_fd, uint64_t size, char* er
                      static_cast<unsigned long long>(size - left), static_cast<unsigned long long>(size));
             return false;
         }
-        if (static_cast<uint64_t>(n) > left) {
+        if (static_cast<uint64_t>(n) > ask) {
             copy_msg(err, errcap, "%s: returned %zd for %llu bytes asked", kMethodNames[method], n,
-                     static_cast<unsigned long long>(left));
+                     static_cast<unsigned long long>(ask));
             return false;
         }
         off += n;
@@ -725,8 +757,9 @@ bool verify_file(const WorkerCtx& w, int in_fd, uint64_t size, uint64_t reps, ch
     return true;
 }
 
-// The shim's own counters must say the transfer went the way the method says.
-bool check_stats(int method, uint64_t bytes, char* err, size_t errcap) {
+// The shim's own counters must say the transfer went the way the method says,
+// and count the calls this process made.
+bool check_stats(int method, uint64_t bytes, uint64_t calls, char* err, size_t errcap) {
     sfshim_stats s;
     sfshim_stats_get(&s);
     const char* name = kMethodNames[method];
@@ -738,19 +771,21 @@ bool check_stats(int method, uint64_t bytes, char* err, size_t errcap) {
         }
         return true;
     }
-    bool ok = s.calls > 0 && s.bytes == bytes && s.errors == 0 && s.emulated_calls == s.calls &&
-              s.native_calls == 0;
+    bool ok = s.calls > 0 && s.calls == calls && s.bytes == bytes && s.errors == 0 &&
+              s.emulated_calls == s.calls && s.native_calls == 0;
     if (method == M_MMAP) ok = ok && s.mmap_calls == s.calls && s.mmap_fallbacks == 0;
     if (method == M_RW) ok = ok && s.rw_calls == s.calls;
     if (!ok)
         copy_msg(err, errcap,
                  "%s: shim counters do not match the method: calls %llu emulated %llu native %llu mmap %llu "
-                 "rw %llu fallbacks %llu mmap_fallbacks %llu errors %llu bytes %llu (expected %llu)",
+                 "rw %llu fallbacks %llu mmap_fallbacks %llu errors %llu bytes %llu (expected %llu bytes in "
+                 "%llu calls)",
                  name, static_cast<unsigned long long>(s.calls), static_cast<unsigned long long>(s.emulated_calls),
                  static_cast<unsigned long long>(s.native_calls), static_cast<unsigned long long>(s.mmap_calls),
                  static_cast<unsigned long long>(s.rw_calls), static_cast<unsigned long long>(s.fallbacks),
                  static_cast<unsigned long long>(s.mmap_fallbacks), static_cast<unsigned long long>(s.errors),
-                 static_cast<unsigned long long>(s.bytes), static_cast<unsigned long long>(bytes));
+                 static_cast<unsigned long long>(s.bytes), static_cast<unsigned long long>(bytes),
+                 static_cast<unsigned long long>(calls));
     return ok;
 }
 
@@ -782,12 +817,17 @@ Result worker_run(WorkerCtx& w, const Cmd& c) {
         return r;
     }
     sfshim_stats_reset();
+    bool shim_method = c.method == M_MMAP || c.method == M_RW || c.method == M_EMULATE || c.method == M_AUTO_NOSF;
+    sfshim_cache_stats cache0{};
+    r.have_cache = shim_method && sfshim_cache_stats_get != nullptr;
+    if (r.have_cache) sfshim_cache_stats_get(&cache0);
     struct rusage ru0, ru1;
     getrusage(RUSAGE_SELF, &ru0);
     double t0 = now();  // the vDSO: no syscall
     if (counting) SyscallTrace::marker();
     bool sent = true;
-    for (uint64_t i = 0; i < c.reps && sent; i++) sent = send_one(w, c.method, in_fd, c.size, r.err, sizeof r.err);
+    for (uint64_t i = 0; i < c.reps && sent; i++)
+        sent = send_one(w, c.method, in_fd, c.size, c.call_size, &r.calls, r.err, sizeof r.err);
     if (counting) SyscallTrace::marker();
     if (!sent) {
         r.ok = 0;
@@ -813,6 +853,15 @@ Result worker_run(WorkerCtx& w, const Cmd& c) {
     r.user = tv(ru1.ru_utime) - tv(ru0.ru_utime);
     r.sys = tv(ru1.ru_stime) - tv(ru0.ru_stime);
     r.bytes = total;
+    if (r.have_cache) {
+        sfshim_cache_stats cache1{};
+        sfshim_cache_stats_get(&cache1);
+        r.cache = cache1;
+        r.cache.hits = cache1.hits - cache0.hits;
+        r.cache.misses = cache1.misses - cache0.misses;
+        r.cache.bypasses = cache1.bypasses - cache0.bypasses;
+        r.cache.evictions = cache1.evictions - cache0.evictions;
+    }
     if (counting) {
         std::map<std::string, uint64_t> by_name;
         if (!trace.finish(&by_name, &r.syscalls, r.err, sizeof r.err)) {
@@ -826,7 +875,7 @@ Result worker_run(WorkerCtx& w, const Cmd& c) {
         for (auto& kv : sorted) s += kv.second + " " + std::to_string(kv.first) + " ";
         copy_msg(r.names, sizeof r.names, "%s", s.c_str());
     }
-    if (!check_stats(c.method, total, r.err, sizeof r.err)) {
+    if (!check_stats(c.method, total, r.calls, r.err, sizeof r.err)) {
         r.ok = 0;
         return r;
     }
@@ -967,22 +1016,24 @@ Rig start_rig(int transport, const std::string& dir, const std::vector<uint64_t>
     return rig;
 }
 
-Result run_cmd(Rig& rig, int method, int op, int size_index, uint64_t size, uint64_t reps, bool verify) {
+Result run_cmd(Rig& rig, int method, int op, int size_index, uint64_t size, uint64_t reps, bool verify,
+               uint64_t call_size = 0) {
     Worker& w = rig.workers[method == M_AUTO_NOSF ? 1 : 0];
-    Cmd c{op, method, size_index, verify ? 1 : 0, size, reps};
+    Cmd c{op, method, size_index, verify ? 1 : 0, size, reps, call_size};
     Result r{};
     if (!write_all(w.cmd_w, &c, sizeof c) || !read_all(w.res_r, &r, sizeof r))
         fail("%s over %s, %s: the sender process died", kMethodNames[method], kTransportNames[rig.transport],
              size_name(size).c_str());
     if (!r.ok)
-        fail("%s over %s, %s x %llu: %s", kMethodNames[method], kTransportNames[rig.transport], size_name(size).c_str(),
-             static_cast<unsigned long long>(reps), r.err);
+        fail("%s over %s, %s x %llu%s%s: %s", kMethodNames[method], kTransportNames[rig.transport],
+             size_name(size).c_str(), static_cast<unsigned long long>(reps), call_size ? " in calls of " : "",
+             call_size ? size_name(call_size).c_str() : "", r.err);
     return r;
 }
 
 void stop_rig(Rig& rig) {
     for (auto& w : rig.workers) {
-        Cmd c{OP_QUIT, 0, 0, 0, 0, 0};
+        Cmd c{OP_QUIT, 0, 0, 0, 0, 0, 0};
         write_all(w.cmd_w, &c, sizeof c);
         close(w.cmd_w);
         close(w.res_r);
@@ -1106,12 +1157,51 @@ std::string default_dir() {
 struct Cell {
     int transport, method;
     uint64_t size;
+    uint64_t call_size = 0;  // bytes asked per call at most; 0: the whole file
     uint64_t reps = 0;
-    std::vector<double> mbps, cpu_s_per_gb, usec_per_transfer, user_frac;
+    std::vector<double> mbps, cpu_s_per_gb, usec_per_transfer, user_frac, calls_per_transfer, cpu_usec_per_call;
     double syscalls_per_mb = -1;  // < 0: not counted
     uint64_t counted_bytes = 0;
     std::string syscall_names;
+    // The mapping cache over the measured rounds: hits, misses, bypasses and
+    // evictions summed; entries and mapped bytes after the last round; the
+    // peak since the sender process started (it served the earlier cells too).
+    bool have_cache = false;
+    sfshim_cache_stats cache{};
 };
+
+bool is_shim_method(int m) { return m == M_MMAP || m == M_RW || m == M_EMULATE || m == M_AUTO_NOSF; }
+
+void add_cache(Cell* c, const Result& r) {
+    if (!r.have_cache) return;
+    sfshim_cache_stats& a = c->cache;
+    a.hits += r.cache.hits;
+    a.misses += r.cache.misses;
+    a.bypasses += r.cache.bypasses;
+    a.evictions += r.cache.evictions;
+    a.entries = r.cache.entries;
+    a.mapped_bytes = r.cache.mapped_bytes;
+    a.peak_mapped_bytes = std::max(a.peak_mapped_bytes, r.cache.peak_mapped_bytes);
+    a.cap_bytes = r.cache.cap_bytes;
+    c->have_cache = true;
+}
+
+// The call sizes measured for files of `size` bytes, in the order given: a
+// call size of at least the file's is the whole file; each one once.
+std::vector<uint64_t> call_sizes_for(const Options& o, uint64_t size) {
+    std::vector<uint64_t> out;
+    for (uint64_t cs : o.call_sizes) {
+        uint64_t e = cs >= size ? 0 : cs;
+        if (std::find(out.begin(), out.end(), e) == out.end()) out.push_back(e);
+    }
+    return out;
+}
+
+std::string call_name(uint64_t call_size) { return call_size ? size_name(call_size) : "whole"; }
+
+std::string block_name(uint64_t size, uint64_t call_size) {
+    return call_size ? size_name(size) + ", " + size_name(call_size) + " calls" : size_name(size);
+}
 
 double median(std::vector<double> v) {
     if (v.empty()) return NAN;
@@ -1162,9 +1252,41 @@ std::string fmt_time(double usec) {
     return b;
 }
 
-const Cell* find_cell(const std::vector<Cell>& cells, int t, uint64_t size, int m) {
+// "0 B", "512 B", "3.5 KiB", "64.0 MiB"
+std::string fmt_bytes(uint64_t bytes) {
+    static const char* const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = static_cast<double>(bytes);
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        ++u;
+    }
+    char b[32];
+    if (u == 0)
+        snprintf(b, sizeof b, "%llu B", static_cast<unsigned long long>(bytes));
+    else
+        snprintf(b, sizeof b, "%.1f %s", v, units[u]);
+    return b;
+}
+
+// "hits/misses/evictions, peak mapped of the cap"; empty for the kernel and
+// the loops, "n/a" for a library without the cache's counters.
+std::string cache_note(const Cell& c) {
+    if (!is_shim_method(c.method)) return "";
+    if (!c.have_cache) return "n/a";
+    const sfshim_cache_stats& s = c.cache;
+    char b[256];
+    snprintf(b, sizeof b, "%llu/%llu/%llu", static_cast<unsigned long long>(s.hits),
+             static_cast<unsigned long long>(s.misses), static_cast<unsigned long long>(s.evictions));
+    std::string out = b;
+    if (s.bypasses) out += ", " + std::to_string(s.bypasses) + " bypassed";
+    out += ", peak " + fmt_bytes(s.peak_mapped_bytes) + " of " + fmt_bytes(s.cap_bytes);
+    return out;
+}
+
+const Cell* find_cell(const std::vector<Cell>& cells, int t, uint64_t size, uint64_t call_size, int m) {
     for (auto& c : cells)
-        if (c.transport == t && c.size == size && c.method == m) return &c;
+        if (c.transport == t && c.size == size && c.call_size == call_size && c.method == m) return &c;
     return nullptr;
 }
 
@@ -1174,72 +1296,120 @@ std::string methods_legend(const Options& o) {
     return s;
 }
 
+// The ratio of the method's median to the kernel's in the same block; NaN
+// without a kernel cell.
+double kratio(const Cell* c, const Cell* k, std::vector<double> Cell::*v) {
+    if (!c || !k) return NAN;
+    return median(c->*v) / median(k->*v);
+}
+
+// CPU per call compares like with like only when the method made as many
+// calls per transfer as the kernel (the loops make one per buffer): NaN else.
+double per_call_ratio(const Cell* c, const Cell* k) {
+    if (!c || !k) return NAN;
+    double a = median(c->calls_per_transfer), b = median(k->calls_per_transfer);
+    if (!(std::fabs(a - b) <= 0.01 * b)) return NAN;
+    return kratio(c, k, &Cell::cpu_usec_per_call);
+}
+
 std::string report_markdown(const Options& o, const std::vector<Cell>& cells, const std::string& header,
                             const std::string& syscalls_section) {
     std::string md = header;
     bool have_kernel = std::find(o.methods.begin(), o.methods.end(), M_KERNEL) != o.methods.end();
+    // The (size, call size) columns, in the order measured.
+    std::vector<std::pair<uint64_t, uint64_t>> blocks;
+    for (uint64_t s : o.sizes)
+        for (uint64_t cs : call_sizes_for(o, s)) blocks.push_back({s, cs});
 
-    // Summary: median throughput relative to the kernel, one table per transport.
+    // Summaries: medians relative to the kernel, one table per transport.
+    struct Summary {
+        const char* title;
+        std::vector<double> Cell::*v;
+        const char* kernel_unit;
+    };
+    const Summary summaries[] = {
+        {"Throughput relative to the kernel's sendfile (median; higher is better)", &Cell::mbps, "MB/s"},
+        {"Sender CPU seconds per GB relative to the kernel's (median; lower is better)", &Cell::cpu_s_per_gb, "s/GB"},
+        {"Sender CPU microseconds per call relative to the kernel's (median; lower is better)",
+         &Cell::cpu_usec_per_call, "µs/call"},
+    };
     if (have_kernel && o.methods.size() > 1) {
-        md += "\n## Throughput relative to the kernel's sendfile (median; higher is better)\n";
-        for (int t : o.transports) {
-            md += std::string("\n**") + kTransportNames[t] + "**: " + kTransportHow[t] + "\n\n| method |";
-            for (uint64_t s : o.sizes) md += " " + size_name(s) + " |";
-            md += "\n|---|";
-            for (size_t i = 0; i < o.sizes.size(); i++) md += "---:|";
-            md += "\n";
-            for (int m : o.methods) {
-                md += std::string("| ") + kMethodNames[m] + " |";
-                for (uint64_t s : o.sizes) {
-                    const Cell* c = find_cell(cells, t, s, m);
-                    const Cell* k = find_cell(cells, t, s, M_KERNEL);
-                    if (m == M_KERNEL && c)
-                        md += " " + fmt_num(median(c->mbps)) + " MB/s |";
-                    else
-                        md += " " + (c && k ? fmt_ratio(median(c->mbps) / median(k->mbps)) : "–") + " |";
-                }
+        for (const Summary& sm : summaries) {
+            md += std::string("\n## ") + sm.title + "\n";
+            for (int t : o.transports) {
+                md += std::string("\n**") + kTransportNames[t] + "**: " + kTransportHow[t] + "\n\n| method |";
+                for (auto& b : blocks) md += " " + block_name(b.first, b.second) + " |";
+                md += "\n|---|";
+                for (size_t i = 0; i < blocks.size(); i++) md += "---:|";
                 md += "\n";
+                for (int m : o.methods) {
+                    md += std::string("| ") + kMethodNames[m] + " |";
+                    for (auto& b : blocks) {
+                        const Cell* c = find_cell(cells, t, b.first, b.second, m);
+                        const Cell* k = find_cell(cells, t, b.first, b.second, M_KERNEL);
+                        if (m == M_KERNEL && c)
+                            md += " " + fmt_num(median(c->*sm.v)) + " " + sm.kernel_unit + " |";
+                        else
+                            md += " " + fmt_ratio(sm.v == &Cell::cpu_usec_per_call ? per_call_ratio(c, k)
+                                                                                   : kratio(c, k, sm.v)) +
+                                  " |";
+                    }
+                    md += "\n";
+                }
             }
         }
     }
 
     md += "\n## All cells\n\n"
           "MB/s and GB are 10^6 and 10^9 bytes. Figures are the median over the rounds, with min–max;"
-          " ×k is the ratio of medians to `kernel` in the same transport and size"
-          " (for CPU and syscalls lower is better). `time/transfer` is the wall time of one whole file.\n";
+          " ×k is the ratio of medians to `kernel` in the same transport, size and call size"
+          " (for CPU and syscalls lower is better). `per call` is the most bytes one call asks for"
+          " (`whole`: the rest of the file). `time/transfer` is the wall time of one whole file,"
+          " `calls/transfer` the calls it took (sendfile calls, short counts and retries included; for"
+          " the loops, one `pread` and its writes), and CPU per call the sender's CPU time over the"
+          " calls actually made; its ×k only where the method made as many calls per transfer as"
+          " the kernel."
+          " `cache` (the shim's methods): the mapping cache's hits/misses/evictions summed over the"
+          " measured rounds, then the most bytes it had mapped at once since the sender process"
+          " started, of its cap (`n/a`: the library has no cache counters).\n";
     for (int t : o.transports) {
         md += std::string("\n### ") + kTransportNames[t] + ": " + kTransportHow[t] + "\n\n";
-        md += "| size | method | MB/s (min–max) | ×k | time/transfer | sender CPU s/GB (min–max) | ×k | user % | "
-              "syscalls/MB | ×k | rounds × transfers |\n";
-        md += "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
-        for (uint64_t s : o.sizes) {
-            const Cell* k = find_cell(cells, t, s, M_KERNEL);
+        md += "| size | per call | method | MB/s (min–max) | ×k | time/transfer | calls/transfer | "
+              "sender CPU s/GB (min–max) | ×k | CPU µs/call (min–max) | ×k | user % | syscalls/MB | ×k | "
+              "rounds × transfers | cache |\n";
+        md += "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n";
+        for (auto& b : blocks) {
+            const Cell* k = find_cell(cells, t, b.first, b.second, M_KERNEL);
             for (int m : o.methods) {
-                const Cell* c = find_cell(cells, t, s, m);
+                const Cell* c = find_cell(cells, t, b.first, b.second, m);
                 if (!c) continue;
-                double mb = median(c->mbps), cpu = median(c->cpu_s_per_gb);
-                md += "| " + size_name(s) + " | " + kMethodNames[m] + " | " + fmt_num(mb) + " (" +
-                      fmt_num(vmin(c->mbps)) + "–" + fmt_num(vmax(c->mbps)) + ") | " +
-                      (k ? fmt_ratio(mb / median(k->mbps)) : "–") + " | " + fmt_time(median(c->usec_per_transfer)) +
-                      " | " + fmt_num(cpu) + " (" + fmt_num(vmin(c->cpu_s_per_gb)) + "–" +
-                      fmt_num(vmax(c->cpu_s_per_gb)) + ") | " + (k ? fmt_ratio(cpu / median(k->cpu_s_per_gb)) : "–") +
-                      " | " + fmt_num(100 * median(c->user_frac)) + " | " +
+                double mb = median(c->mbps), cpu = median(c->cpu_s_per_gb), pc = median(c->cpu_usec_per_call);
+                md += "| " + size_name(b.first) + " | " + call_name(b.second) + " | " + kMethodNames[m] + " | " +
+                      fmt_num(mb) + " (" + fmt_num(vmin(c->mbps)) + "–" + fmt_num(vmax(c->mbps)) + ") | " +
+                      fmt_ratio(kratio(c, k, &Cell::mbps)) + " | " + fmt_time(median(c->usec_per_transfer)) + " | " +
+                      fmt_num(median(c->calls_per_transfer)) + " | " + fmt_num(cpu) + " (" +
+                      fmt_num(vmin(c->cpu_s_per_gb)) + "–" + fmt_num(vmax(c->cpu_s_per_gb)) + ") | " +
+                      fmt_ratio(kratio(c, k, &Cell::cpu_s_per_gb)) + " | " + fmt_num(pc) + " (" +
+                      fmt_num(vmin(c->cpu_usec_per_call)) + "–" + fmt_num(vmax(c->cpu_usec_per_call)) + ") | " +
+                      fmt_ratio(per_call_ratio(c, k)) + " | " +
+                      fmt_num(100 * median(c->user_frac)) + " | " +
                       (c->syscalls_per_mb >= 0 ? fmt_num(c->syscalls_per_mb) : "–") + " | " +
                       (k && c->syscalls_per_mb >= 0 && k->syscalls_per_mb > 0
                            ? fmt_ratio(c->syscalls_per_mb / k->syscalls_per_mb)
                            : "–") +
-                      " | " + std::to_string(c->mbps.size()) + " × " + std::to_string(c->reps) + " |\n";
+                      " | " + std::to_string(c->mbps.size()) + " × " + std::to_string(c->reps) + " | " +
+                      cache_note(*c) + " |\n";
             }
         }
     }
     bool any_names = false;
     for (auto& c : cells) any_names = any_names || !c.syscall_names.empty();
     if (any_names) {
-        md += "\n## System calls by name, per transfer (1 MiB files)\n\n"
+        md += "\n## System calls by name, per transfer (1 MiB files, whole-file calls)\n\n"
               "From the same strace pass; the sender only.\n\n| transport | method | syscalls per 1 MiB transfer |\n|---|---|---|\n";
         for (int t : o.transports)
             for (int m : o.methods) {
-                const Cell* c = find_cell(cells, t, 1u << 20, m);
+                const Cell* c = find_cell(cells, t, 1u << 20, 0, m);
                 if (!c || c->syscall_names.empty()) continue;
                 md += std::string("| ") + kTransportNames[t] + " | " + kMethodNames[m] + " | " + c->syscall_names + " |\n";
             }
@@ -1269,24 +1439,44 @@ void write_file(const std::string& path, const std::string& text) {
         fail("cannot write %s: %s", path.c_str(), strerror(errno));
 }
 
+// One row per cell; a cell is (transport, size, call size, method). The cache
+// columns are empty where there are no counters (the kernel, the loops, a
+// library without them).
 std::string csv_text(const std::vector<Cell>& cells) {
     std::string s =
-        "transport,size_bytes,method,rounds,transfers_per_round,mbps_median,mbps_min,mbps_max,"
-        "usec_per_transfer_median,cpu_s_per_gb_median,cpu_s_per_gb_min,cpu_s_per_gb_max,user_fraction_median,"
-        "syscalls_per_mb,mbps_ratio_to_kernel,cpu_ratio_to_kernel,syscalls_ratio_to_kernel\n";
+        "transport,size_bytes,call_size_bytes,per_call,method,rounds,transfers_per_round,mbps_median,mbps_min,"
+        "mbps_max,usec_per_transfer_median,cpu_s_per_gb_median,cpu_s_per_gb_min,cpu_s_per_gb_max,"
+        "user_fraction_median,syscalls_per_mb,mbps_ratio_to_kernel,cpu_ratio_to_kernel,syscalls_ratio_to_kernel,"
+        "calls_per_transfer_median,cpu_usec_per_call_median,cpu_usec_per_call_min,cpu_usec_per_call_max,"
+        "cpu_per_call_ratio_to_kernel,cache_hits,cache_misses,cache_bypasses,cache_evictions,cache_entries,"
+        "cache_mapped_bytes,cache_peak_mapped_bytes,cache_cap_bytes\n";
     for (auto& c : cells) {
-        const Cell* k = find_cell(cells, c.transport, c.size, M_KERNEL);
-        char b[1024];
-        auto r = [&](double a, double bb) { return k ? a / bb : NAN; };
-        snprintf(b, sizeof b, "%s,%llu,%s,%zu,%llu,%.3f,%.3f,%.3f,%.3f,%.6f,%.6f,%.6f,%.4f,%.3f,%.4f,%.4f,%.4f\n",
-                 kTransportNames[c.transport], static_cast<unsigned long long>(c.size), kMethodNames[c.method],
-                 c.mbps.size(), static_cast<unsigned long long>(c.reps), median(c.mbps), vmin(c.mbps), vmax(c.mbps),
-                 median(c.usec_per_transfer), median(c.cpu_s_per_gb), vmin(c.cpu_s_per_gb), vmax(c.cpu_s_per_gb),
-                 median(c.user_frac), c.syscalls_per_mb,
-                 k ? r(median(c.mbps), median(k->mbps)) : NAN,
-                 k ? r(median(c.cpu_s_per_gb), median(k->cpu_s_per_gb)) : NAN,
-                 k && c.syscalls_per_mb >= 0 && k->syscalls_per_mb > 0 ? c.syscalls_per_mb / k->syscalls_per_mb : NAN);
+        const Cell* k = find_cell(cells, c.transport, c.size, c.call_size, M_KERNEL);
+        char b[1536];
+        snprintf(b, sizeof b,
+                 "%s,%llu,%llu,%s,%s,%zu,%llu,%.3f,%.3f,%.3f,%.3f,%.6f,%.6f,%.6f,%.4f,%.3f,%.4f,%.4f,%.4f,"
+                 "%.4f,%.4f,%.4f,%.4f,%.4f,",
+                 kTransportNames[c.transport], static_cast<unsigned long long>(c.size),
+                 static_cast<unsigned long long>(c.call_size), call_name(c.call_size).c_str(),
+                 kMethodNames[c.method], c.mbps.size(), static_cast<unsigned long long>(c.reps), median(c.mbps),
+                 vmin(c.mbps), vmax(c.mbps), median(c.usec_per_transfer), median(c.cpu_s_per_gb),
+                 vmin(c.cpu_s_per_gb), vmax(c.cpu_s_per_gb), median(c.user_frac), c.syscalls_per_mb,
+                 kratio(&c, k, &Cell::mbps), kratio(&c, k, &Cell::cpu_s_per_gb),
+                 k && c.syscalls_per_mb >= 0 && k->syscalls_per_mb > 0 ? c.syscalls_per_mb / k->syscalls_per_mb : NAN,
+                 median(c.calls_per_transfer), median(c.cpu_usec_per_call), vmin(c.cpu_usec_per_call),
+                 vmax(c.cpu_usec_per_call), per_call_ratio(&c, k));
         s += b;
+        if (c.have_cache) {
+            const sfshim_cache_stats& x = c.cache;
+            snprintf(b, sizeof b, "%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu\n", static_cast<unsigned long long>(x.hits),
+                     static_cast<unsigned long long>(x.misses), static_cast<unsigned long long>(x.bypasses),
+                     static_cast<unsigned long long>(x.evictions), static_cast<unsigned long long>(x.entries),
+                     static_cast<unsigned long long>(x.mapped_bytes),
+                     static_cast<unsigned long long>(x.peak_mapped_bytes), static_cast<unsigned long long>(x.cap_bytes));
+            s += b;
+        } else {
+            s += ",,,,,,,\n";
+        }
     }
     return s;
 }
@@ -1336,10 +1526,10 @@ std::string make_workdir(const Options& o) {
 // Repetitions so that one measurement of the kernel's sendfile takes about
 // min_time: grow, then settle on a count whose own run confirms it (a busy
 // machine makes a single calibration run a poor estimate).
-uint64_t calibrate(Rig& rig, int method, int size_index, uint64_t size, double min_time) {
+uint64_t calibrate(Rig& rig, int method, int size_index, uint64_t size, uint64_t call_size, double min_time) {
     uint64_t reps = 1;
     for (int tries = 0; tries < 30; tries++) {
-        Result r = run_cmd(rig, method, OP_MEASURE, size_index, size, reps, false);
+        Result r = run_cmd(rig, method, OP_MEASURE, size_index, size, reps, false, call_size);
         bool too_long = r.wall > 3 * min_time && reps > 1;
         if ((r.wall >= 0.7 * min_time && !too_long) || reps >= (1ull << 24)) return reps;
         double per = std::max(r.wall, 1e-7) / static_cast<double>(reps);
@@ -1401,66 +1591,86 @@ int run_bench(const Options& o) {
         for (size_t si = 0; si < o.sizes.size(); si++) {
             uint64_t size = o.sizes[si];
             int idx = static_cast<int>(si);
-            double block_start = now();
-            // Per-method warm-up and the correctness check: one verified measurement each.
-            uint64_t vreps = size >= (1u << 20) ? 1 : 4;
-            for (int m : o.methods) run_cmd(rig, m, OP_MEASURE, idx, size, vreps, true);
-            uint64_t reps = calibrate(rig, M_KERNEL, idx, size, o.min_time);
-            size_t first_cell = cells.size();
-            for (int m : o.methods) {
-                Cell c;
-                c.transport = t;
-                c.method = m;
-                c.size = size;
-                c.reps = reps;
-                cells.push_back(c);
-            }
-            // No cell is added until this block ends: the pointers stay valid.
-            std::vector<Cell*> row;
-            for (size_t k = 0; k < o.methods.size(); k++) row.push_back(&cells[first_cell + k]);
-            int rounds = o.rounds;
-            for (int round = 0; round < rounds; round++) {
-                double round_start = now();
-                // Interleaved: every method once per round; the order rotates so no
-                // method always follows the same one.
-                for (size_t k = 0; k < o.methods.size(); k++) {
-                    size_t j = (k + static_cast<size_t>(round)) % o.methods.size();
-                    Cell* c = row[j];
-                    Result r = run_cmd(rig, c->method, OP_MEASURE, idx, size, reps, false);
-                    double bytes = static_cast<double>(r.bytes);
-                    c->mbps.push_back(bytes / r.wall / 1e6);
-                    c->cpu_s_per_gb.push_back((r.user + r.sys) / (bytes / 1e9));
-                    c->usec_per_transfer.push_back(r.wall * 1e6 / static_cast<double>(reps));
-                    c->user_frac.push_back(r.user + r.sys > 0 ? r.user / (r.user + r.sys) : NAN);
+            for (uint64_t cs : call_sizes_for(o, size)) {
+                // One block: this transport, size and call size, the kernel measured alongside.
+                double block_start = now();
+                // Per-method warm-up and the correctness check: one verified measurement each.
+                uint64_t vreps = size >= (1u << 20) ? 1 : 4;
+                for (int m : o.methods) run_cmd(rig, m, OP_MEASURE, idx, size, vreps, true, cs);
+                uint64_t reps = calibrate(rig, M_KERNEL, idx, size, cs, o.min_time);
+                size_t first_cell = cells.size();
+                for (int m : o.methods) {
+                    Cell c;
+                    c.transport = t;
+                    c.method = m;
+                    c.size = size;
+                    c.call_size = cs;
+                    c.reps = reps;
+                    cells.push_back(c);
                 }
-                if (round == 0 && rounds > 1) {
-                    double per_round = now() - round_start;
-                    double left = o.max_seconds - (now() - block_start);
-                    int fit = 1 + static_cast<int>(std::floor(left / std::max(per_round, 1e-3)));
-                    int floor_rounds = std::min(3, o.rounds);
-                    rounds = std::max(floor_rounds, std::min(rounds, fit));
+                // No cell is added until this block ends: the pointers stay valid.
+                std::vector<Cell*> row;
+                for (size_t k = 0; k < o.methods.size(); k++) row.push_back(&cells[first_cell + k]);
+                int rounds = o.rounds;
+                for (int round = 0; round < rounds; round++) {
+                    double round_start = now();
+                    // Interleaved: every method once per round; the order rotates so no
+                    // method always follows the same one.
+                    for (size_t k = 0; k < o.methods.size(); k++) {
+                        size_t j = (k + static_cast<size_t>(round)) % o.methods.size();
+                        Cell* c = row[j];
+                        Result r = run_cmd(rig, c->method, OP_MEASURE, idx, size, reps, false, cs);
+                        double bytes = static_cast<double>(r.bytes);
+                        double cpu = r.user + r.sys;
+                        c->mbps.push_back(bytes / r.wall / 1e6);
+                        c->cpu_s_per_gb.push_back(cpu / (bytes / 1e9));
+                        c->usec_per_transfer.push_back(r.wall * 1e6 / static_cast<double>(reps));
+                        c->user_frac.push_back(cpu > 0 ? r.user / cpu : NAN);
+                        c->calls_per_transfer.push_back(static_cast<double>(r.calls) / static_cast<double>(reps));
+                        c->cpu_usec_per_call.push_back(cpu * 1e6 / static_cast<double>(std::max<uint64_t>(r.calls, 1)));
+                        add_cache(c, r);
+                    }
+                    if (round == 0 && rounds > 1) {
+                        double per_round = now() - round_start;
+                        double left = o.max_seconds - (now() - block_start);
+                        int fit = 1 + static_cast<int>(std::floor(left / std::max(per_round, 1e-3)));
+                        int floor_rounds = std::min(3, o.rounds);
+                        rounds = std::max(floor_rounds, std::min(rounds, fit));
+                    }
                 }
-            }
-            if (strace_ok) {
-                // Fewer transfers under strace: the counts are per transfer and do not vary.
-                uint64_t creps = std::max<uint64_t>(1, std::min<uint64_t>(reps, (8ull << 20) / size));
+                if (strace_ok) {
+                    // Fewer transfers under strace: the counts are per transfer and do not vary.
+                    uint64_t creps = std::max<uint64_t>(1, std::min<uint64_t>(reps, (8ull << 20) / size));
+                    for (Cell* c : row) {
+                        Result r = run_cmd(rig, c->method, OP_COUNT, idx, size, creps, false, cs);
+                        c->syscalls_per_mb = static_cast<double>(r.syscalls) / (static_cast<double>(r.bytes) / 1e6);
+                        c->counted_bytes = r.bytes;
+                        if (size == (1u << 20) && cs == 0) c->syscall_names = per_transfer_names(r.names, creps);
+                    }
+                }
+                const Cell* k = find_cell(cells, t, size, cs, M_KERNEL);
+                printf("%-5s %8s, %s per call:", kTransportNames[t], size_name(size).c_str(), call_name(cs).c_str());
                 for (Cell* c : row) {
-                    Result r = run_cmd(rig, c->method, OP_COUNT, idx, size, creps, false);
-                    c->syscalls_per_mb = static_cast<double>(r.syscalls) / (static_cast<double>(r.bytes) / 1e6);
-                    c->counted_bytes = r.bytes;
-                    if (size == (1u << 20)) c->syscall_names = per_transfer_names(r.names, creps);
+                    printf(" %s %s MB/s", kMethodNames[c->method], fmt_num(median(c->mbps)).c_str());
+                    if (k && c != k)
+                        printf(" (%s, CPU %s/GB %s/call)", fmt_ratio(median(c->mbps) / median(k->mbps)).c_str(),
+                               fmt_ratio(kratio(c, k, &Cell::cpu_s_per_gb)).c_str(),
+                               fmt_ratio(per_call_ratio(c, k)).c_str());
+                    else
+                        printf(" (CPU %s s/GB, %s µs/call)", fmt_num(median(c->cpu_s_per_gb)).c_str(),
+                               fmt_num(median(c->cpu_usec_per_call)).c_str());
+                    printf(";");
                 }
+                printf(" [%d rounds × %llu, %.1f s]\n", static_cast<int>(row[0]->mbps.size()),
+                       static_cast<unsigned long long>(reps), now() - block_start);
+                for (Cell* c : row)
+                    if (is_shim_method(c->method))
+                        printf("      cache, %s: %s\n", kMethodNames[c->method],
+                               c->have_cache ? (cache_note(*c) + " (" + std::to_string(c->cache.entries) + " entries, " +
+                                                fmt_bytes(c->cache.mapped_bytes) + " mapped now)").c_str()
+                                             : "n/a (the library has no sfshim_cache_stats_get)");
+                fflush(stdout);
             }
-            const Cell* k = find_cell(cells, t, size, M_KERNEL);
-            printf("%-5s %8s:", kTransportNames[t], size_name(size).c_str());
-            for (Cell* c : row) {
-                printf(" %s %s MB/s", kMethodNames[c->method], fmt_num(median(c->mbps)).c_str());
-                if (k && c != k) printf(" (%s)", fmt_ratio(median(c->mbps) / median(k->mbps)).c_str());
-                printf(";");
-            }
-            printf(" [%d rounds × %llu, %.1f s]\n", static_cast<int>(row[0]->mbps.size()),
-                   static_cast<unsigned long long>(reps), now() - block_start);
-            fflush(stdout);
         }
         stop_rig(rig);
     }
@@ -1491,9 +1701,15 @@ int run_bench(const Options& o) {
     snprintf(b, sizeof b, "- options: up to %d rounds (at least %d when a block's first round shows all would exceed %.0f s), small files repeated to about %.2f s per measurement\n",
              o.rounds, std::min(3, o.rounds), o.max_seconds, o.min_time);
     header += b;
+    std::string cs_list;
+    for (uint64_t cs : o.call_sizes) cs_list += (cs_list.empty() ? "" : ", ") + call_name(cs);
+    header += "- bytes per call: " + cs_list + "\n";
     header += "\nMethods:\n" + methods_legend(o) +
               "\nHow it is measured: every transfer sends the whole file from offset 0 (an explicit offset"
-              " pointer; loops until done, as callers do with short counts). The sender is a process of its own;"
+              " pointer; loops until done, as callers do with short counts), each call asking for the rest of"
+              " the file (`whole`) or for at most the call size, the offset advancing. A block is one"
+              " transport, file size and call size with every method in it, the kernel included: its rounds"
+              " interleave the methods. The sender is a process of its own;"
               " the receiver (another process) reads and discards, checks the byte count of every measurement"
               " and acknowledges it, and the time runs until that acknowledgement; file→file ends when the"
               " last write returns (page cache, no fsync). Once per cell, untimed, the receiver compares every"

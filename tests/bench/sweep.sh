@@ -30,6 +30,8 @@ run() { # part setting tune methods transports sizes
   echo "sweep: $part, $setting" >&2
   SFSHIM_TUNE=$tune "$sfbench" --methods "$methods" --transports "$transports" --sizes "$sizes" \
     --rounds "$rounds" --no-syscall-count --csv "$work/one.csv" >/dev/null
+  # sfbench's own header once, with the sweep's two columns in front.
+  [ -s "$all" ] || head -n 1 "$work/one.csv" | sed 's|^|part,setting,|' >"$all"
   tail -n +2 "$work/one.csv" | sed "s|^|$part,$setting,|" >>"$all"
 }
 
@@ -53,8 +55,7 @@ run cutover "defaults" "" kernel,rw,mmap tcp,unix,file 64K,256K,1M,4M,64M
 python3 - "$all" "$rounds" "$((SECONDS - start))" >"$markdown" <<'PY'
 import csv, sys, collections
 path, rounds, secs = sys.argv[1], sys.argv[2], sys.argv[3]
-rows = list(csv.reader(open(path)))
-# part, setting, transport, size, method, rounds, transfers, mbps_med, min, max, usec, cpu_med, ...
+rows = list(csv.DictReader(open(path)))  # sfbench's columns, by name, after part and setting
 def size_name(b):
     b = int(b)
     return f"{b >> 20} MiB" if b >= 1 << 20 else f"{b >> 10} KiB"
@@ -63,19 +64,20 @@ print(f"{rounds} interleaved rounds per cell, {secs} s in all. Each figure: the 
       "as a multiple of the kernel's sendfile in the same run, then the sender's CPU seconds per GB "
       "as a multiple of the kernel's.\n")
 for part in ("buffer", "mmap", "cutover"):
-    sel = [r for r in rows if r[0] == part and r[4] != "kernel"]
-    cols = sorted({(r[2], int(r[3])) for r in sel}, key=lambda c: (c[0], c[1]))
+    sel = [r for r in rows if r["part"] == part and r["method"] != "kernel"]
+    cols = sorted({(r["transport"], int(r["size_bytes"])) for r in sel}, key=lambda c: (c[0], c[1]))
     print(f"## {part}\n")
     print("| setting | method | " + " | ".join(f"{t} {size_name(s)}" for t, s in cols) + " |")
     print("|---|---|" + "---:|" * len(cols))
     table = collections.OrderedDict()
     for r in sel:
-        table.setdefault((r[1], r[4]), {})[(r[2], int(r[3]))] = r
+        table.setdefault((r["setting"], r["method"]), {})[(r["transport"], int(r["size_bytes"]))] = r
     for (setting, method), cells in table.items():
         out = []
         for c in cols:
             r = cells.get(c)
-            out.append("–" if r is None else f"{float(r[16]):.2f}× / {float(r[17]):.2f}×")
+            out.append("–" if r is None else
+                       f"{float(r['mbps_ratio_to_kernel']):.2f}× / {float(r['cpu_ratio_to_kernel']):.2f}×")
         print(f"| {setting} | {method} | " + " | ".join(out) + " |")
     print()
 PY
