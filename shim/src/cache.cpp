@@ -353,6 +353,11 @@ bool MapLease::acquire(int fd, const FileId& id, int64_t pos) {
 
 CacheLimits cache_limits() { return limits(); }
 
+bool cache_keeps(uint64_t nlink) {
+    const CacheLimits& lim = limits();
+    return nlink > 0 && lim.bytes > 0 && lim.entries > 0 && lim.segment <= lim.bytes;
+}
+
 sfshim_cache_stats cache_stats() {
     sfshim_cache_stats s{};
     s.hits = stat_get(Counter::cache_hits);

@@ -81,6 +81,8 @@ private:
 };
 
 CacheLimits cache_limits();
+// Whether the cache is on and would keep a file with this many links.
+bool cache_keeps(uint64_t nlink);
 sfshim_cache_stats cache_stats();
 
 // Tests only: drops every entry (no call may be under way) and sets limits.

@@ -159,6 +159,7 @@ constexpr SizeKey kSizeKeys[] = {
     {"rw_buffer", &Tuning::rw_buffer, 4096, 64u << 20, false},
     {"mmap_window", &Tuning::mmap_window, 4096, 1u << 30, false},
     {"mmap_write", &Tuning::mmap_write, 4096, 1u << 30, false},
+    {"mmap_write_socket", &Tuning::mmap_write_socket, 4096, 1u << 30, false},
     {"mmap_min_file", &Tuning::mmap_min_file, 0, SIZE_MAX, true},
     {"mmap_min_socket", &Tuning::mmap_min_socket, 0, SIZE_MAX, true},
     {"mmap_min_unix", &Tuning::mmap_min_unix, 0, SIZE_MAX, true},

@@ -20,6 +20,7 @@ struct Tuning {
     size_t rw_buffer = 128u << 10;      // read/write copy buffer (each pool slot)
     size_t mmap_window = 1u << 20;      // bytes mapped at a time
     size_t mmap_write = 64u << 10;      // bytes per writev from the mapping
+    size_t mmap_write_socket = 1u << 20; // the same into a socket
     bool mmap_populate = true;          // prefault the window (MAP_POPULATE)
     MmapAdvice mmap_advice = MmapAdvice::none;
     size_t mmap_min_file = 1u << 20;    // file->file: mmap-writev from this count on

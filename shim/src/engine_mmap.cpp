@@ -38,6 +38,7 @@ EngineResult engine_mmap(const Plan& plan, int64_t pos, size_t len, size_t moved
     size_t done = 0;
     bool size_fresh = false;  // size was read after the last byte we sent
     MapLease lease;
+    size_t piece_max = plan.out == OutKind::socket ? t.mmap_write_socket : t.mmap_write;
     while (done < len) {
         int64_t at = pos + static_cast<int64_t>(done);
         if (at >= id.size) {
@@ -76,7 +77,7 @@ EngineResult engine_mmap(const Plan& plan, int64_t pos, size_t len, size_t moved
         size_t sent = 0;
         ssize_t w = 0;
         while (sent < n) {
-            size_t piece = min_of(n - sent, t.mmap_write);
+            size_t piece = min_of(n - sent, piece_max);
             struct iovec iov = {const_cast<char*>(src) + sent, piece};
             w = write_output(plan, &iov, 1, piece, moved_before + done + sent);
             if (w <= 0) break;

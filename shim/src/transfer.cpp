@@ -110,6 +110,12 @@ EngineUsed choose_engine(const Plan& plan, sfshim_mode mode, bool unix_stream) {
     // (faster and less CPU there: the receiver copies from the page cache);
     // a pipe takes one fill of at most its room per call, less than a mapping
     // costs.
+    // With the mapping cache, a file that it keeps (every one but an
+    // unlinked one) goes from its mapping into every output: one copy, no
+    // mapping per call, and fewer, larger writes (the benchmark: into TCP
+    // 2-3x the kernel's throughput at under half its CPU per GB, where
+    // read/write gives 1.2x at 0.8x).
+    if (cache_keeps(plan.in_nlink)) return EngineUsed::mmap;
     const Tuning& t = config().tuning;
     if (plan.out == OutKind::pipe) return EngineUsed::rw;
     if (plan.out == OutKind::socket) {
