@@ -107,6 +107,36 @@ TEST_CASE("SFSHIM_TUNE sets the engines' sizes and switches, with size suffixes"
     CHECK(g_lines[0].find("rw_buffer=1G") != std::string::npos);
 }
 
+TEST_CASE("SFSHIM_TUNE sets the mapping cache's bounds, and turns it off", "[config]") {
+    g_lines.clear();
+    Config c = config_from_env(nullptr, nullptr, nullptr,
+                               "cache_bytes=64M,cache_entries=256,cache_segment=1M,cache_idle=250,mmap_write_socket=2M",
+                               collect);
+    CHECK(g_lines.empty());
+    CHECK(c.tuning.cache_bytes == 64u << 20);
+    CHECK(c.tuning.cache_entries == 256);
+    CHECK(c.tuning.cache_segment == 1u << 20);
+    CHECK(c.tuning.cache_idle_ms == 250);
+    CHECK(c.tuning.mmap_write_socket == 2u << 20);
+    c = config_from_env(nullptr, nullptr, nullptr, "cache_bytes=off", collect);
+    CHECK(c.tuning.cache_bytes == 0);
+    c = config_from_env(nullptr, nullptr, nullptr, "cache_entries=0", collect);
+    CHECK(c.tuning.cache_entries == 0);
+    CHECK(g_lines.empty());
+    Tuning defaults;
+    for (const char* bad : {"cache_bytes=5000", "cache_entries=257", "cache_entries=4K", "cache_idle=1s",
+                            "cache_segment=4K", "cache_segment=100000", "cache_idle="}) {
+        g_lines.clear();
+        c = config_from_env(nullptr, nullptr, nullptr, bad, collect);
+        CAPTURE(bad);
+        CHECK(g_lines.size() == 1);
+        CHECK(c.tuning.cache_bytes == defaults.cache_bytes);
+        CHECK(c.tuning.cache_entries == defaults.cache_entries);
+        CHECK(c.tuning.cache_segment == defaults.cache_segment);
+        CHECK(c.tuning.cache_idle_ms == defaults.cache_idle_ms);
+    }
+}
+
 TEST_CASE("a bad SFSHIM_TUNE gives one line and leaves every default", "[config]") {
     Tuning defaults;
     for (const char* bad : {"rw_buffer=5000", "mmap_window=1X", "mmap_window", "speed=11", "mmap_populate=yes",

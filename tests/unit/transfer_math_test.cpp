@@ -1,6 +1,7 @@
 // Window and chunk arithmetic, engine choice, the policy's error list.
 #include <catch2/catch.hpp>
 
+#include "cache.h"
 #include "common.h"
 #include "config.h"
 #include "engine.h"
@@ -62,6 +63,29 @@ TEST_CASE("the engine follows the mode and what the input is", "[math]") {
     CHECK(choose_engine(p, SFSHIM_MODE_MMAP, false) == EngineUsed::rw);
 }
 
+TEST_CASE("a file the mapping cache keeps goes from its mapping into every output", "[math]") {
+    REQUIRE(cache_limits().bytes > 0);  // on by default
+    Plan p;
+    p.in = InKind::regular;
+    p.in_size = 10 << 20;
+    p.count = 4096;
+    p.in_nlink = 1;
+    for (OutKind out : {OutKind::regular, OutKind::socket, OutKind::pipe, OutKind::device}) {
+        p.out = out;
+        CHECK(choose_engine(p, SFSHIM_MODE_EMULATE, false) == EngineUsed::mmap);
+        CHECK(choose_engine(p, SFSHIM_MODE_AUTO, true) == EngineUsed::mmap);
+        CHECK(choose_engine(p, SFSHIM_MODE_RW, false) == EngineUsed::rw);  // the mode says read/write
+    }
+    p.in_nlink = 0;  // unlinked: never kept, so the old choice (small: read/write)
+    p.out = OutKind::socket;
+    CHECK(choose_engine(p, SFSHIM_MODE_EMULATE, false) == EngineUsed::rw);
+    p.out = OutKind::pipe;
+    CHECK(choose_engine(p, SFSHIM_MODE_EMULATE, false) == EngineUsed::rw);
+    p.in_nlink = 1;
+    p.in_size = 0;  // nothing to map
+    CHECK(choose_engine(p, SFSHIM_MODE_EMULATE, false) == EngineUsed::rw);
+}
+
 TEST_CASE("auto mode emulates only after a refusal that moved no byte", "[policy]") {
     for (int e : {ENOSYS, EINVAL, ENOTSOCK, EOPNOTSUPP, ENOTSUP, EPERM}) CHECK(kernel_refused(e));
     for (int e : {EBADF, EAGAIN, EFAULT, EPIPE, EIO, ESPIPE, EOVERFLOW, EINTR}) CHECK_FALSE(kernel_refused(e));
@@ -94,4 +118,27 @@ TEST_CASE("the stats report names every counter", "[stats]") {
     // A buffer too small is cut, never overrun.
     char small[16];
     CHECK(format_stats_json(s, 42, "auto", small, sizeof small) == sizeof small - 1);
+    // With the mapping cache's figures: a line, and keys inside the one object.
+    sfshim_cache_stats c{};
+    c.hits = 7;
+    c.misses = 2;
+    c.evictions = 1;
+    c.mapped_bytes = 8192;
+    c.cap_bytes = 1 << 20;
+    n = format_stats_json(s, 42, "auto", buf, sizeof buf, &c);
+    json.assign(buf, n);
+    CHECK(json.find("\"kernel_enosys\":true,\"cache_hits\":7,\"cache_misses\":2") != std::string::npos);
+    CHECK(json.find("\"cache_cap_bytes\":1048576}\n") != std::string::npos);
+    CHECK(json.back() == '\n');
+    n = format_stats_text(s, 42, buf, sizeof buf, &c);
+    text.assign(buf, n);
+    CHECK(text.find("cache            7 hits   misses 2, bypasses 0, evictions 1; 0 entries, 8.0 KiB mapped") !=
+          std::string::npos);
+    for (size_t size = 1; size < 400; ++size) {  // cut anywhere: never past the buffer, always terminated
+        std::string cut(size + 8, 'x');
+        size_t m = format_stats_json(s, 42, "auto", &cut[0], size, &c);
+        CHECK(m < size);
+        CHECK(cut[m] == '\0');
+        CHECK(cut[size] == 'x');
+    }
 }
