@@ -6,7 +6,7 @@ lib=$1
 extra=$(nm -D --defined-only "$lib" | awk '{print $NF}' |
         grep -vE '^(sendfile|sendfile64|sfshim_[A-Za-z0-9_]+)(@.*)?$' || true)
 [ -z "$extra" ] || { echo "FAIL: unexpected exports: $extra"; exit 1; }
-for sym in sendfile sendfile64 sfshim_sendfile sfshim_sendfile_mode sfshim_stats_get; do
+for sym in sendfile sendfile64 sfshim_sendfile sfshim_sendfile_mode sfshim_stats_get sfshim_cache_stats_get; do
     nm -D --defined-only "$lib" | awk '{print $NF}' | grep -qx "$sym" || { echo "FAIL: $sym not exported"; exit 1; }
 done
 needed=$(readelf -d "$lib" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | grep -vE '^(libc\.so\.6|ld-linux.*|libdl\.so\.2)$' || true)
