@@ -39,6 +39,7 @@ struct Entry {
     std::atomic<uint64_t> dev;
     std::atomic<uint64_t> ino;
     std::atomic<int64_t> size;
+    std::atomic<int64_t> ctime_ns;
     std::atomic<uint64_t> segment;
     std::atomic<uintptr_t> addr;
     std::atomic<size_t> len;
@@ -51,6 +52,7 @@ std::atomic<size_t> g_mapped{0};
 std::atomic<size_t> g_peak{0};
 std::atomic<size_t> g_entries{0};
 std::atomic<uint32_t> g_last_sweep{0};
+std::atomic<size_t> g_sweep_next{0};  // where the next sweep's deletion checks start
 
 Once g_limits_once;
 CacheLimits g_limits;
@@ -83,6 +85,7 @@ size_t hash_slot(uint64_t dev, uint64_t ino, uint64_t segment, size_t n) {
 bool key_is(const Entry& e, const FileId& id, uint64_t segment) {
     return e.dev.load(std::memory_order_relaxed) == id.dev && e.ino.load(std::memory_order_relaxed) == id.ino &&
            e.size.load(std::memory_order_relaxed) == id.size &&
+           e.ctime_ns.load(std::memory_order_relaxed) == id.ctime_ns &&
            e.segment.load(std::memory_order_relaxed) == segment;
 }
 
@@ -181,16 +184,23 @@ bool reserve(size_t len, const CacheLimits& lim, uint32_t now) {
 
 // Drops idle entries unused for idle_ms and (where the system tells) those
 // of files unlinked since: at most every kSweepMs, by one caller at a time.
+// The idle check looks at every entry; the deletion check, a system call
+// each, at kSweepChecks of them in turn.
 void sweep(uint32_t now, const CacheLimits& lim) {
     uint32_t last = g_last_sweep.load(std::memory_order_relaxed);
     if (ms_since(now, last) < kSweepMs) return;
     if (!g_last_sweep.compare_exchange_strong(last, now, std::memory_order_relaxed)) return;
     if (g_entries.load(std::memory_order_relaxed) == 0) return;
+    size_t first = g_sweep_next.load(std::memory_order_relaxed) % lim.entries;
+    size_t checks = min_of(kSweepChecks, lim.entries);
+    g_sweep_next.store(first + checks, std::memory_order_relaxed);
     for (size_t i = 0; i < lim.entries; ++i) {
         Entry& e = g_table[i];
         uint64_t w = e.word.load(std::memory_order_acquire);
         if (state_of(w) != kLive || refs_of(w) != 0) continue;
         bool idle = ms_since(now, e.last_used.load(std::memory_order_relaxed)) >= lim.idle_ms;
+        bool checked = (i + lim.entries - first) % lim.entries < checks;
+        if (!idle && !checked) continue;
         if (!idle) {
             // Read while the entry may be claimed by another thread: the word
             // check after the question says whether the answer was about it.
@@ -209,15 +219,17 @@ void sweep(uint32_t now, const CacheLimits& lim) {
     }
 }
 
-// Entries of this file under other keys (an unlinked file's, or a size it
-// had before), among the first n: dropped if idle.
-void drop_file(const FileId& id, size_t n, bool any_size) {
+// Entries of this file under other keys (all of an unlinked file's, or
+// those of a size or change time it had before), among the first n: dropped
+// if idle.
+void drop_file(const FileId& id, size_t n, bool all) {
     for (size_t i = 0; i < n; ++i) {
         Entry& e = g_table[i];
         uint64_t w = e.word.load(std::memory_order_acquire);
         if (state_of(w) != kLive || refs_of(w) != 0) continue;
         bool same = e.dev.load(std::memory_order_relaxed) == id.dev && e.ino.load(std::memory_order_relaxed) == id.ino &&
-                    (any_size || e.size.load(std::memory_order_relaxed) != id.size);
+                    (all || e.size.load(std::memory_order_relaxed) != id.size ||
+                     e.ctime_ns.load(std::memory_order_relaxed) != id.ctime_ns);
         std::atomic_thread_fence(std::memory_order_acquire);
         if (same && claim_idle(i, w)) {
             unmap_claimed(i);
@@ -229,8 +241,14 @@ void drop_file(const FileId& id, size_t n, bool any_size) {
 }  // namespace
 
 FileId file_id(const struct stat& st) {
+#if defined(__APPLE__)
+    const struct timespec& ctime = st.st_ctimespec;
+#else
+    const struct timespec& ctime = st.st_ctim;
+#endif
     return FileId{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), static_cast<int64_t>(st.st_size),
-                  static_cast<uint64_t>(st.st_nlink)};
+                  static_cast<uint64_t>(st.st_nlink),
+                  static_cast<int64_t>(ctime.tv_sec) * 1000000000 + static_cast<int64_t>(ctime.tv_nsec)};
 }
 
 void MapLease::release() {
@@ -336,6 +354,7 @@ bool MapLease::acquire(int fd, const FileId& id, int64_t pos) {
     e.dev.store(id.dev, std::memory_order_relaxed);
     e.ino.store(id.ino, std::memory_order_relaxed);
     e.size.store(id.size, std::memory_order_relaxed);
+    e.ctime_ns.store(id.ctime_ns, std::memory_order_relaxed);
     e.segment.store(segment, std::memory_order_relaxed);
     e.addr.store(reinterpret_cast<uintptr_t>(map), std::memory_order_relaxed);
     e.len.store(len, std::memory_order_relaxed);

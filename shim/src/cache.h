@@ -3,11 +3,13 @@
 // again is mapped once and every response is one copy, straight from the
 // page cache into the output.
 //
-// Keyed by what the call's fstat says (device, inode, size) and the segment:
-// a file is mapped in aligned segments of Tuning::cache_segment bytes (a
-// smaller file is one entry). A file that grew or shrank has another key, so
-// a stale mapping is never used; bytes changed in place are seen through the
-// shared mapping, as the kernel sees them in the page cache. An unlinked file
+// Keyed by what the call's fstat says (device, inode, size, change time) and
+// the segment: a file is mapped in aligned segments of Tuning::cache_segment
+// bytes (a smaller file is one entry). A file that grew, shrank or was
+// written has another key (its change time moved), so a mapping made before
+// is never used after: where one inode number stands for other pages
+// (overlayfs copies a lower file up on its first write, keeping st_ino) the
+// shared mapping alone would not see the change. An unlinked file
 // (st_nlink 0) is never kept; entries of files unlinked while cached, and
 // entries unused for cache_idle, are dropped by a sweep that runs at a call
 // at most every kSweepMs (on Linux it finds deleted files through
@@ -33,8 +35,11 @@ namespace sfshim {
 
 // The table's size: the most entries any setting can ask for.
 constexpr size_t kCacheMaxEntries = 256;
-// How often the sweep runs at most (at a call; never on its own).
+// How often the sweep runs at most (at a call; never on its own), and how
+// many entries each sweep asks whether their file was unlinked (in turn: all
+// of 256 within a second of calls).
 constexpr uint32_t kSweepMs = 250;
+constexpr size_t kSweepChecks = 64;
 
 struct CacheLimits {
     size_t bytes;     // mapped bytes at most; 0: the cache is off
@@ -49,6 +54,7 @@ struct FileId {
     uint64_t ino;
     int64_t size;
     uint64_t nlink;
+    int64_t ctime_ns;  // st_ctim: every write, truncation and copy-up moves it
 };
 FileId file_id(const struct stat& st);
 

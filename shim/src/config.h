@@ -29,7 +29,7 @@ struct Tuning {
     // The mapping cache (cache.h): bytes mapped at most (0: off), entries at
     // most, a large file's bytes per entry, and how long an unused entry stays.
     size_t cache_bytes = sizeof(void*) >= 8 ? size_t{256} << 20 : size_t{64} << 20;
-    size_t cache_entries = 64;
+    size_t cache_entries = 256;
     size_t cache_segment = 4u << 20;
     uint32_t cache_idle_ms = 5000;
 };

@@ -25,7 +25,7 @@ namespace {
 // The file's identity now (its size may have changed), or size -1.
 FileId current_id(int fd) {
     struct stat st;
-    if (fstat(fd, &st) != 0) return FileId{0, 0, -1, 0};
+    if (fstat(fd, &st) != 0) return FileId{0, 0, -1, 0, 0};
     return file_id(st);
 }
 
@@ -34,7 +34,7 @@ FileId current_id(int fd) {
 EngineResult engine_mmap(const Plan& plan, int64_t pos, size_t len, size_t moved_before) {
     const Tuning& t = config().tuning;
     EngineResult res;
-    FileId id{plan.in_dev, plan.in_ino, plan.in_size, plan.in_nlink};
+    FileId id = plan.in_id;
     size_t done = 0;
     bool size_fresh = false;  // size was read after the last byte we sent
     MapLease lease;

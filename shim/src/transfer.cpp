@@ -115,7 +115,7 @@ EngineUsed choose_engine(const Plan& plan, sfshim_mode mode, bool unix_stream) {
     // mapping per call, and fewer, larger writes (the benchmark: into TCP
     // 2-3x the kernel's throughput at under half its CPU per GB, where
     // read/write gives 1.2x at 0.8x).
-    if (cache_keeps(plan.in_nlink)) return EngineUsed::mmap;
+    if (cache_keeps(plan.in_id.nlink)) return EngineUsed::mmap;
     const Tuning& t = config().tuning;
     if (plan.out == OutKind::pipe) return EngineUsed::rw;
     if (plan.out == OutKind::socket) {
@@ -193,6 +193,7 @@ bool send_small(const Call& call, sfshim_mode mode, Plan* plan, Outcome* outcome
     plan->in = InKind::regular;
     plan->out = OutKind::socket;
     plan->in_size = st.st_size;
+    plan->in_id = file_id(st);
     outcome->engine = data != nullptr ? EngineUsed::mmap : EngineUsed::rw;
     outcome->result = w < 0 ? -send_err : w;
     return true;

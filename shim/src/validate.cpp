@@ -85,9 +85,7 @@ int validate(const Call& call, Plan* plan) {
     p.in = classify_in(in_st.st_mode);
     p.in_size = in_st.st_size;
     p.in_rdev = static_cast<uint64_t>(in_st.st_rdev);
-    p.in_dev = static_cast<uint64_t>(in_st.st_dev);
-    p.in_ino = static_cast<uint64_t>(in_st.st_ino);
-    p.in_nlink = static_cast<uint64_t>(in_st.st_nlink);
+    p.in_id = file_id(in_st);
     p.in_nonblock = (in_flags & O_NONBLOCK) != 0;
 
     // 2. An explicit offset needs pread on the input.

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "cache.h"
+
 namespace sfshim {
 
 // What an input descriptor is, as far as sendfile cares.
@@ -47,9 +49,7 @@ struct Plan {
     OutKind out = OutKind::regular;
     int64_t in_size = 0;  // st_size of a regular input at validation
     uint64_t in_rdev = 0; // the device number of a device input
-    uint64_t in_dev = 0;  // a regular input's device, inode and links (the mapping cache's key)
-    uint64_t in_ino = 0;
-    uint64_t in_nlink = 0;
+    FileId in_id{};       // what fstat said of the input (the mapping cache's key)
     bool in_nonblock = false;
     bool out_nonblock = false;
     bool same_file = false;  // input and output are one regular file (device and inode)

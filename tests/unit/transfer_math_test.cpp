@@ -69,19 +69,19 @@ TEST_CASE("a file the mapping cache keeps goes from its mapping into every outpu
     p.in = InKind::regular;
     p.in_size = 10 << 20;
     p.count = 4096;
-    p.in_nlink = 1;
+    p.in_id.nlink = 1;
     for (OutKind out : {OutKind::regular, OutKind::socket, OutKind::pipe, OutKind::device}) {
         p.out = out;
         CHECK(choose_engine(p, SFSHIM_MODE_EMULATE, false) == EngineUsed::mmap);
         CHECK(choose_engine(p, SFSHIM_MODE_AUTO, true) == EngineUsed::mmap);
         CHECK(choose_engine(p, SFSHIM_MODE_RW, false) == EngineUsed::rw);  // the mode says read/write
     }
-    p.in_nlink = 0;  // unlinked: never kept, so the old choice (small: read/write)
+    p.in_id.nlink = 0;  // unlinked: never kept, so the old choice (small: read/write)
     p.out = OutKind::socket;
     CHECK(choose_engine(p, SFSHIM_MODE_EMULATE, false) == EngineUsed::rw);
     p.out = OutKind::pipe;
     CHECK(choose_engine(p, SFSHIM_MODE_EMULATE, false) == EngineUsed::rw);
-    p.in_nlink = 1;
+    p.in_id.nlink = 1;
     p.in_size = 0;  // nothing to map
     CHECK(choose_engine(p, SFSHIM_MODE_EMULATE, false) == EngineUsed::rw);
 }
