@@ -29,7 +29,12 @@ st=0; "$sfshim" doctor a b > /dev/null 2>&1 || st=$?
 
 # A running process with and without the shim.
 LD_PRELOAD=$lib sleep 30 & pid=$!
-sleep 0.3
+# Until the program runs with the library loaded (the shell forks first).
+for _ in $(seq 600); do
+	grep -q libsfshim "/proc/$pid/maps" 2>/dev/null && break
+	sleep 0.05
+done
+grep -q libsfshim "/proc/$pid/maps" 2>/dev/null || fail "timed out: $pid never ran with the library loaded (30 s)"
 "$sfshim" doctor "$pid" > "$work/pid.txt" || { cat "$work/pid.txt"; fail "the shim is loaded in $pid"; }
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 sleep 30 & pid=$!
