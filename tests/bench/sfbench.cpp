@@ -1,6 +1,7 @@
-// sfbench: Linux sendfile against the shim's engines and the read/write loops
-// programs write instead, over loopback TCP, Unix sockets, pipes and
-// file->file, in one run, interleaved and repeated.
+// sfbench: Linux sendfile against the shim's engines, the read/write loops
+// programs write instead and a floor (one send/write per call from a mapping
+// made beforehand), over loopback TCP, Unix sockets, pipes and file->file, in
+// one run, interleaved and repeated.
 //
 // Processes: the main process only orchestrates. Every transfer is made by a
 // sender worker (one ordinary, one whose sendfile syscall fails with ENOSYS
@@ -57,15 +58,19 @@ namespace {
 
 // ---------------------------------------------------------------- basics
 
-enum Method { M_KERNEL, M_MMAP, M_RW, M_EMULATE, M_AUTO_NOSF, M_LOOP8K, M_LOOP64K, M_COUNT };
-const char* const kMethodNames[M_COUNT] = {"kernel",          "mmap",   "rw",     "emulate",
-                                           "auto-nosendfile", "loop8k", "loop64k"};
+enum Method { M_KERNEL, M_MMAP, M_RW, M_EMULATE, M_AUTO_NOSF, M_FLOOR, M_LOOP8K, M_LOOP64K, M_COUNT };
+const char* const kMethodNames[M_COUNT] = {"kernel",          "mmap",  "rw",     "emulate",
+                                           "auto-nosendfile", "floor", "loop8k", "loop64k"};
 const char* const kMethodHow[M_COUNT] = {
     "`syscall(SYS_sendfile)`, the kernel's own",
     "`sfshim_sendfile_mode(SFSHIM_MODE_MMAP)`: mmap-writev engine",
     "`sfshim_sendfile_mode(SFSHIM_MODE_RW)`: chunked pread/write engine",
     "`sfshim_sendfile_mode(SFSHIM_MODE_EMULATE)`: engine chosen by size",
     "`sfshim_sendfile_mode(SFSHIM_MODE_AUTO)` in a sender whose sendfile syscall fails with ENOSYS (seccomp)",
+    "a reference, not an engine: one `send` (sockets) or `write` (pipes, files) per call straight from a mapping"
+    " of the file made once per measurement, outside the timed loop (`MAP_SHARED`, `PROT_READ`, `MAP_POPULATE`),"
+    " continued only after a short count: the least any user-space sender can do — one copy, one system call,"
+    " no checks",
     "`pread`/`write` loop, 8 KiB buffer (libuv, CPython's fallback, the old two-copy loop)",
     "`pread`/`write` loop, 64 KiB buffer"};
 
@@ -192,7 +197,7 @@ struct Options {
     std::vector<uint64_t> sizes = {4ull << 10, 64ull << 10, 1ull << 20, 64ull << 20, 1ull << 30};
     std::vector<uint64_t> call_sizes = {0};  // bytes asked per call at most; 0: the whole file
     std::vector<int> transports = {T_TCP, T_UNIX, T_PIPE, T_FILE};
-    std::vector<int> methods = {M_KERNEL, M_MMAP, M_RW, M_EMULATE, M_AUTO_NOSF, M_LOOP8K, M_LOOP64K};
+    std::vector<int> methods = {M_KERNEL, M_MMAP, M_RW, M_EMULATE, M_AUTO_NOSF, M_FLOOR, M_LOOP8K, M_LOOP64K};
     int rounds = 5;
     double max_seconds = 30;  // per (transport, size) block
     double min_time = 0.2;    // per measurement
@@ -208,8 +213,9 @@ void usage(FILE* f) {
         "usage: sfbench [OPTIONS]\n"
         "       sfbench --syscalls [--markdown FILE]\n"
         "\n"
-        "Linux sendfile against sfshim's engines and read/write loops, interleaved and\n"
-        "repeated, over loopback TCP, Unix sockets, pipes and file->file.\n"
+        "Linux sendfile against sfshim's engines, read/write loops and a floor,\n"
+        "interleaved and repeated, over loopback TCP, Unix sockets, pipes and\n"
+        "file->file.\n"
         "\n"
         "  --sizes LIST        file sizes, e.g. 4K,64K,1M,64M,1G (default)\n"
         "  --call-size LIST    bytes asked per call at most, e.g. whole,4M: each\n"
@@ -218,8 +224,10 @@ void usage(FILE* f) {
         "                      rest of the file in each call). Part of a cell's\n"
         "                      identity; a size at least the file's is `whole`\n"
         "  --transports LIST   tcp,unix,pipe,file (default all)\n"
-        "  --methods LIST      kernel,mmap,rw,emulate,auto-nosendfile,loop8k,loop64k\n"
-        "                      (default all)\n"
+        "  --methods LIST      kernel,mmap,rw,emulate,auto-nosendfile,floor,loop8k,\n"
+        "                      loop64k (default all). floor is a reference: one\n"
+        "                      send (sockets) or write (pipes, files) per call from\n"
+        "                      a mapping of the file made before the timing starts\n"
         "  --rounds N          rounds per cell, median and min-max reported (default 5)\n"
         "  --max-seconds S     time budget of one block (transport, size, call size):\n"
         "                      after its first round, fewer rounds (at least 3) are\n"
@@ -385,7 +393,8 @@ struct Result {  // worker -> main
     int32_t have_cache;  // the library has sfshim_cache_stats_get and the method is the shim's
     double wall, user, sys;
     uint64_t bytes;
-    uint64_t calls;  // calls made (sendfile; for the loops, one pread and its writes), retries included
+    uint64_t calls;  // calls made (sendfile; for the loops, one pread and its writes; for floor, one
+                     // send/write and its continuations after short counts), retries included
     // The cache over this measurement: hits, misses, bypasses and evictions as
     // the difference of two snapshots; entries, mapped and peak at its end.
     sfshim_cache_stats cache;
@@ -660,9 +669,10 @@ void install_nosendfile_filter() {
 // One whole transfer of `size` bytes from offset 0, looping over short counts
 // (pipes take one fill per call) as callers do. Each call asks for the rest of
 // the file, or at most `call_size` bytes of it when that is not 0; `*calls`
-// counts the calls made. Returns false with a message on failure.
-bool send_one(const WorkerCtx& w, int method, int in_fd, uint64_t size, uint64_t call_size, uint64_t* calls,
-              char* err, size_t errcap) {
+// counts the calls made. `map` is the whole input mapped (floor only). Returns
+// false with a message on failure.
+bool send_one(const WorkerCtx& w, int method, int in_fd, const char* map, uint64_t size, uint64_t call_size,
+              uint64_t* calls, char* err, size_t errcap) {
     int64_t off = 0;
     uint64_t left = size;
     while (left > 0) {
@@ -696,6 +706,29 @@ bool send_one(const WorkerCtx& w, int method, int in_fd, uint64_t size, uint64_t
                     return false;
                 }
                 if (n >= 0) off = before;  // advanced below, as for the others
+                break;
+            }
+            case M_FLOOR: {
+                // The call's bytes straight from the mapping: send() into a
+                // socket, write() into a pipe or at the output file's position
+                // (as the loops write). A blocking output that takes less is
+                // continued until the call's bytes are all written.
+                bool sock = w.transport == T_TCP || w.transport == T_UNIX;
+                const char* p = map + off;
+                size_t want = static_cast<size_t>(ask), done = 0;
+                while (done < want) {
+                    ssize_t k = sock ? send(w.out_fd, p + done, want - done, 0) : write(w.out_fd, p + done, want - done);
+                    if (k < 0 && errno == EINTR) continue;
+                    if (k <= 0) {
+                        copy_msg(err, errcap, "floor: %s: %s after %llu of %llu bytes", sock ? "send" : "write",
+                                 k == 0 ? "returned 0" : strerror(errno),
+                                 static_cast<unsigned long long>(size - left + done),
+                                 static_cast<unsigned long long>(size));
+                        return false;
+                    }
+                    done += static_cast<size_t>(k);
+                }
+                n = static_cast<ssize_t>(done);
                 break;
             }
             case M_LOOP8K:
@@ -789,6 +822,16 @@ bool check_stats(int method, uint64_t bytes, uint64_t calls, char* err, size_t e
     return ok;
 }
 
+// floor's mapping of the input: made before the measurement (and its strace
+// markers), unmapped when worker_run returns, after the timing.
+struct FloorMap {
+    void* p = MAP_FAILED;
+    size_t len = 0;
+    ~FloorMap() {
+        if (p != MAP_FAILED) munmap(p, len);
+    }
+};
+
 Result worker_run(WorkerCtx& w, const Cmd& c) {
     Result r{};
     r.ok = 1;
@@ -796,6 +839,16 @@ Result worker_run(WorkerCtx& w, const Cmd& c) {
     uint64_t total = c.size * c.reps;
     bool file = w.transport == T_FILE;
     bool counting = c.op == OP_COUNT;
+    FloorMap fmap;
+    if (c.method == M_FLOOR) {
+        fmap.len = static_cast<size_t>(c.size);
+        fmap.p = mmap(nullptr, fmap.len, PROT_READ, MAP_SHARED | MAP_POPULATE, in_fd, 0);
+        if (fmap.p == MAP_FAILED) {
+            copy_msg(r.err, sizeof r.err, "floor: mapping the input: %s", strerror(errno));
+            r.ok = 0;
+            return r;
+        }
+    }
     if (file) {
         if (ftruncate(w.out_fd, 0) != 0 || lseek(w.out_fd, 0, SEEK_SET) != 0) {
             copy_msg(r.err, sizeof r.err, "truncating the output file: %s", strerror(errno));
@@ -827,7 +880,8 @@ Result worker_run(WorkerCtx& w, const Cmd& c) {
     if (counting) SyscallTrace::marker();
     bool sent = true;
     for (uint64_t i = 0; i < c.reps && sent; i++)
-        sent = send_one(w, c.method, in_fd, c.size, c.call_size, &r.calls, r.err, sizeof r.err);
+        sent = send_one(w, c.method, in_fd, static_cast<const char*>(fmap.p), c.size, c.call_size, &r.calls, r.err,
+                        sizeof r.err);
     if (counting) SyscallTrace::marker();
     if (!sent) {
         r.ok = 0;
@@ -1269,8 +1323,8 @@ std::string fmt_bytes(uint64_t bytes) {
     return b;
 }
 
-// "hits/misses/evictions, peak mapped of the cap"; empty for the kernel and
-// the loops, "n/a" for a library without the cache's counters.
+// "hits/misses/evictions, peak mapped of the cap"; empty for the kernel,
+// floor and the loops, "n/a" for a library without the cache's counters.
 std::string cache_note(const Cell& c) {
     if (!is_shim_method(c.method)) return "";
     if (!c.have_cache) return "n/a";
@@ -1366,7 +1420,8 @@ std::string report_markdown(const Options& o, const std::vector<Cell>& cells, co
           " (for CPU and syscalls lower is better). `per call` is the most bytes one call asks for"
           " (`whole`: the rest of the file). `time/transfer` is the wall time of one whole file,"
           " `calls/transfer` the calls it took (sendfile calls, short counts and retries included; for"
-          " the loops, one `pread` and its writes), and CPU per call the sender's CPU time over the"
+          " the loops, one `pread` and its writes; for `floor`, one `send`/`write` and its continuations"
+          " after short counts), and CPU per call the sender's CPU time over the"
           " calls actually made; its ×k only where the method made as many calls per transfer as"
           " the kernel."
           " `cache` (the shim's methods): the mapping cache's hits/misses/evictions summed over the"
@@ -1440,8 +1495,8 @@ void write_file(const std::string& path, const std::string& text) {
 }
 
 // One row per cell; a cell is (transport, size, call size, method). The cache
-// columns are empty where there are no counters (the kernel, the loops, a
-// library without them).
+// columns are empty where there are no counters (the kernel, floor, the
+// loops, a library without them).
 std::string csv_text(const std::vector<Cell>& cells) {
     std::string s =
         "transport,size_bytes,call_size_bytes,per_call,method,rounds,transfers_per_round,mbps_median,mbps_min,"
