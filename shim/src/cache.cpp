@@ -240,6 +240,16 @@ void drop_file(const FileId& id, size_t n, bool all) {
 
 }  // namespace
 
+void* map_file(int fd, int64_t offset, size_t len) {
+    const Tuning& t = config().tuning;
+    void* map = mmap(nullptr, len, PROT_READ, MAP_SHARED | (t.mmap_populate ? platform::map_prefault_flag() : 0), fd,
+                     static_cast<off_t>(offset));
+    if (map == MAP_FAILED) return nullptr;
+    if (t.mmap_advice != MmapAdvice::none)
+        posix_madvise(map, len, t.mmap_advice == MmapAdvice::sequential ? POSIX_MADV_SEQUENTIAL : POSIX_MADV_WILLNEED);
+    return map;
+}
+
 FileId file_id(const struct stat& st) {
 #if defined(__APPLE__)
     const struct timespec& ctime = st.st_ctimespec;
@@ -340,17 +350,13 @@ bool MapLease::acquire(int fd, const FileId& id, int64_t pos) {
         stat_add(Counter::cache_bypasses);
         return false;
     }
-    const Tuning& t = config().tuning;
-    void* map = mmap(nullptr, len, PROT_READ, MAP_SHARED | (t.mmap_populate ? platform::map_prefault_flag() : 0), fd,
-                     static_cast<off_t>(start));
-    if (map == MAP_FAILED) {
+    void* map = map_file(fd, start, len);
+    if (map == nullptr) {
         g_mapped.fetch_sub(len, std::memory_order_relaxed);
         empty_claimed(i);
         stat_add(Counter::cache_bypasses);
         return false;
     }
-    if (t.mmap_advice != MmapAdvice::none)
-        posix_madvise(map, len, t.mmap_advice == MmapAdvice::sequential ? POSIX_MADV_SEQUENTIAL : POSIX_MADV_WILLNEED);
     e.dev.store(id.dev, std::memory_order_relaxed);
     e.ino.store(id.ino, std::memory_order_relaxed);
     e.size.store(id.size, std::memory_order_relaxed);

@@ -58,6 +58,11 @@ struct FileId {
 };
 FileId file_id(const struct stat& st);
 
+// A read-only shared mapping of [offset, offset + len) of the file, made as
+// Tuning says (prefaulted, advice): what the cache keeps, and the engine's
+// window for a file it does not. nullptr on failure.
+void* map_file(int fd, int64_t offset, size_t len);
+
 // One piece of a mapped file, held until the lease ends.
 class MapLease {
 public:

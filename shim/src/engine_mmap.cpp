@@ -62,15 +62,11 @@ EngineResult engine_mmap(const Plan& plan, int64_t pos, size_t len, size_t moved
             size_t skip = static_cast<size_t>(at - base);
             n = min_of(n, t.mmap_window - skip);
             map_len = skip + n;
-            map = mmap(nullptr, map_len, PROT_READ, MAP_SHARED | (t.mmap_populate ? platform::map_prefault_flag() : 0),
-                       plan.in_fd, static_cast<off_t>(base));
-            if (map == MAP_FAILED) {
+            map = map_file(plan.in_fd, base, map_len);
+            if (map == nullptr) {
                 res.cannot_map = true;
                 break;
             }
-            if (t.mmap_advice != MmapAdvice::none)
-                posix_madvise(map, map_len,
-                              t.mmap_advice == MmapAdvice::sequential ? POSIX_MADV_SEQUENTIAL : POSIX_MADV_WILLNEED);
             src = static_cast<const char*>(map) + skip;
         }
         // The piece, a pipe's worth at a time.
