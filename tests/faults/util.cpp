@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -396,6 +397,33 @@ long status_kb(const char *field)
         if (line.compare(0, n, field) == 0 && line.size() > n && line[n] == ':')
             return std::atol(line.c_str() + n + 1);
     return -1;
+}
+
+bool file_mapped(uint64_t dev, uint64_t ino)
+{
+    int fd = sftest::proc_open("self/maps", O_RDONLY);
+    if (fd < 0)
+        return false;
+    std::string maps;
+    char buf[65536];
+    for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;)
+        maps.append(buf, static_cast<size_t>(n));
+    close(fd);
+    // "start-end perms offset major:minor inode path", the numbers in hex but the inode.
+    size_t at = 0;
+    while (at < maps.size()) {
+        size_t end = maps.find('\n', at);
+        if (end == std::string::npos)
+            end = maps.size();
+        std::string line = maps.substr(at, end - at);
+        at = end + 1;
+        unsigned maj = 0, min = 0;
+        unsigned long long i = 0;
+        if (std::sscanf(line.c_str(), "%*x-%*x %*s %*x %x:%x %llu", &maj, &min, &i) == 3 && i != 0 && i == ino &&
+            maj == major(static_cast<dev_t>(dev)) && min == minor(static_cast<dev_t>(dev)))
+            return true;
+    }
+    return false;
 }
 
 long mapping_count()

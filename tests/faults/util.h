@@ -126,6 +126,9 @@ ChildResult run_child(const std::function<std::string()> &fn, int timeout_ms = 6
 // Values of /proc/self/status (kB) and the mapping count of /proc/self/maps.
 long status_kb(const char *field);
 long mapping_count();
+// Whether /proc/self/maps has a mapping of the file with this st_dev and
+// st_ino (the mapping cache's tests: kept, or gone).
+bool file_mapped(uint64_t dev, uint64_t ino);
 
 using sftest::env_u64;
 
