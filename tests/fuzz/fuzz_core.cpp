@@ -1,5 +1,6 @@
 #include "fuzz_core.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/eventfd.h>
@@ -14,6 +15,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "cache.h"
 #include "drain.h"
 
 using namespace sffault;
@@ -71,7 +73,24 @@ std::string Step::describe() const
     case Op::Extend: s << "append to fileA up to " << arg; break;
     case Op::SeekIn: s << "lseek(" << kInNames[in] << ", " << arg << ")"; break;
     case Op::SeekOut: s << "lseek(file, " << arg << ")"; break;
+    case Op::Rewrite:
+        s << "pwrite(" << kInNames[in] << ", " << count << " new bytes (seed " << offset << ") at " << arg << ")";
+        break;
+    case Op::Replace:
+        s << "rename a new " << kInNames[in] << " of " << arg << " bytes (seed " << offset << ") over its name, reopen it";
+        break;
+    case Op::Unlink: s << "unlink(" << kInNames[in] << ")"; break;
     }
+    return s.str();
+}
+
+std::string CacheSetup::describe() const
+{
+    if (!on)
+        return "no cache episode";
+    std::ostringstream s;
+    s << "cache of " << bytes << " bytes, " << entries << " entries, segments of " << segment << ", idle after "
+      << idle_ms << " ms; fileA and ext4C linked";
     return s.str();
 }
 
@@ -116,6 +135,81 @@ std::vector<Step> make_episode(Rand rand, size_t steps)
         }
         v.push_back(s);
     }
+    return v;
+}
+
+CacheSetup make_cache_setup(Rand rand)
+{
+    static const uint64_t bytes[] = {64 << 10, 128 << 10, 256 << 10, 1 << 20, 8 << 20};
+    static const uint64_t entries[] = {1, 2, 3, 8, 64};
+    static const uint64_t segments[] = {4096, 16 << 10, 64 << 10, 256 << 10, 4 << 20};
+    CacheSetup c;
+    c.on = true;
+    c.bytes = bytes[rand() % 5];
+    c.entries = entries[rand() % 5];
+    c.segment = segments[rand() % 5];
+    c.idle_ms = rand() % 4 == 0 ? 0 : 3600u * 1000u; // 0: every idle entry goes at each sweep
+    return c;
+}
+
+std::vector<Step> make_cache_episode(Rand rand, size_t steps)
+{
+    std::vector<Step> v;
+    for (size_t i = 0; i < steps; ++i) {
+        Step s;
+        uint64_t k = rand() % 20;
+        if (k < 11) {
+            s.op = Op::Send;
+            uint64_t w = rand() % 10; // mostly the linked files
+            s.in = w < 4 ? 0 : w < 6 ? 2 : static_cast<int>(rand() % kIns);
+            s.out = static_cast<int>(rand() % kOuts);
+            uint64_t p = rand() % 10; // mostly an offset: the small-call path takes only those
+            s.ptr = p < 2 ? 0 : p < 9 ? 1 : static_cast<int>(2 + rand() % 2);
+            s.offset = rand() % 2 ? pick_offset(rand) : static_cast<int64_t>(rand() % 310000);
+            s.count = rand() % 2 ? pick_count(rand) : rand() % 70000;
+            if (s.in == 7 && s.out == 0) // see make_episode
+                s.out = 3;
+            if (s.in == 5 && s.count > 70000)
+                s.count %= 70000;
+        } else if (k < 13) {
+            s.op = Op::Truncate;
+            uint64_t c = rand() % 4;
+            s.arg = c == 0 ? 0 : c == 1 ? static_cast<int64_t>((rand() % 75) * 4096)
+                                        : static_cast<int64_t>(rand() % kSizeA);
+        } else if (k < 14) {
+            s.op = Op::Extend;
+            s.arg = static_cast<int64_t>(kSizeA + rand() % 100000);
+        } else if (k < 16) {
+            s.op = Op::Rewrite;
+            s.in = rand() % 2 ? 0 : 2;
+            s.arg = static_cast<int64_t>(rand() % 350000);
+            s.count = 1 + rand() % 100000;
+            s.offset = static_cast<int64_t>(100 + rand() % 1000);
+        } else if (k < 17) {
+            s.op = Op::Replace;
+            s.in = rand() % 2 ? 0 : 2;
+            s.arg = static_cast<int64_t>(rand() % 400000);
+            s.offset = static_cast<int64_t>(2000 + rand() % 1000);
+        } else if (k < 18) {
+            s.op = Op::Unlink;
+            s.in = rand() % 2 ? 0 : 2;
+        } else if (k < 19) {
+            s.op = Op::SeekIn;
+            uint64_t which = rand() % 3;
+            s.in = which == 0 ? 0 : which == 1 ? 2 : 7;
+            s.arg = static_cast<int64_t>(rand() % 400000);
+        } else {
+            s.op = Op::SeekOut;
+            s.arg = static_cast<int64_t>(rand() % 400000);
+        }
+        v.push_back(s);
+    }
+    return v;
+}
+
+const std::vector<Via> &cache_fuzz_vias()
+{
+    static const std::vector<Via> v = {Via::Mmap, Via::Emulate, Via::AutoEnosys, Via::AutoCompat, Via::Rw};
     return v;
 }
 
@@ -167,7 +261,19 @@ bool wait_caught_up(const Reader &r)
     return true;
 }
 
-std::string episode_in_child(Via via, const std::vector<Step> &steps)
+// A cache episode's linked file: pattern bytes, O_RDWR, at `path`.
+int linked_file(const std::string &path, uint64_t seed, uint64_t size)
+{
+    int fd = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0 && !write_pattern(fd, seed, 0, size)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+std::string episode_in_child(Via via, const std::vector<Step> &steps, const CacheSetup &cache,
+                             const std::string &dir_tmpfs, const std::string &dir_ext4)
 {
     sigset_t block;
     sigemptyset(&block);
@@ -177,11 +283,31 @@ std::string episode_in_child(Via via, const std::vector<Step> &steps)
     if (!install_filter(via))
         return "seccomp failed\n";
 
+    const bool shim = via != Via::Kernel;
+    if (cache.on && shim) {
+        sfshim::cache_set_limits_for_tests(sfshim::CacheLimits{static_cast<size_t>(cache.bytes),
+                                                               static_cast<size_t>(cache.entries),
+                                                               static_cast<size_t>(cache.segment), cache.idle_ms});
+        sfshim_stats_reset();
+    }
+
     int in[kIns], out[kOuts];
-    in[0] = make_file(1, kSizeA, true);
+    // Cache episodes: A and C by name, linked (Replace and Unlink need it).
+    std::string path[kIns];
+    if (cache.on) {
+        path[0] = dir_tmpfs + "/fileA";
+        path[2] = dir_ext4 + "/ext4C";
+        in[0] = linked_file(path[0], 1, kSizeA);
+        in[2] = linked_file(path[2], 3, 70000);
+        if (in[0] < 0 || in[2] < 0)
+            return "!cannot create the linked files\n";
+    } else {
+        in[0] = make_file(1, kSizeA, true);
+    }
     in[1] = memfd_create("fuzzB", MFD_CLOEXEC);
     write_pattern(in[1], 2, 0, 100000);
-    in[2] = make_file(3, 70000, false);
+    if (!cache.on)
+        in[2] = make_file(3, 70000, false);
     int p[2];
     pipe2(p, O_CLOEXEC);
     {
@@ -244,6 +370,25 @@ std::string episode_in_child(Via via, const std::vector<Step> &steps)
         }
         case Op::SeekIn: o << "seek " << lseek(in[s.in], s.arg, SEEK_SET); break;
         case Op::SeekOut: o << "seek " << lseek(out[0], s.arg, SEEK_SET); break;
+        case Op::Rewrite:
+            o << "rewrite "
+              << write_pattern(in[s.in], static_cast<uint64_t>(s.offset), static_cast<uint64_t>(s.arg),
+                               static_cast<uint64_t>(s.arg) + s.count);
+            break;
+        case Op::Replace: {
+            std::string fresh = path[s.in] + ".new";
+            int fd = linked_file(fresh, static_cast<uint64_t>(s.offset), static_cast<uint64_t>(s.arg));
+            bool ok = fd >= 0 && rename(fresh.c_str(), path[s.in].c_str()) == 0;
+            if (ok) {
+                close(in[s.in]);
+                in[s.in] = fd;
+            } else if (fd >= 0) {
+                close(fd);
+            }
+            o << "replace " << ok;
+            break;
+        }
+        case Op::Unlink: o << "unlink " << unlink(path[s.in].c_str()); break;
         case Op::Send: {
             int64_t *ptr = nullptr;
             if (s.ptr == 1) {
@@ -295,6 +440,16 @@ std::string episode_in_child(Via via, const std::vector<Step> &steps)
                 o << " sock " << sock_reader.received() - sock_seen;
                 sock_seen = sock_reader.received();
             }
+            if (cache.on && shim) {
+                sfshim_cache_stats cs;
+                sfshim_cache_stats_get(&cs);
+                if (cs.mapped_bytes > cache.bytes || cs.peak_mapped_bytes > cache.bytes || cs.entries > cache.entries) {
+                    report += "!the cache passed its limits after step " + std::to_string(&s - steps.data()) +
+                              ": " + std::to_string(cs.entries) + " entries, " + std::to_string(cs.mapped_bytes) +
+                              " bytes mapped (peak " + std::to_string(cs.peak_mapped_bytes) + ")\n";
+                    return report;
+                }
+            }
             break;
         }
         }
@@ -307,14 +462,57 @@ std::string episode_in_child(Via via, const std::vector<Step> &steps)
         return report;
     }
     report += "socket#" + std::to_string(fnv(sock_reader.kept())) + "\n";
+    if (cache.on && shim) { // not compared: the kernel has no cache
+        sfshim_cache_stats cs;
+        sfshim_cache_stats_get(&cs);
+        report += "#cache " + std::to_string(cs.hits) + " " + std::to_string(cs.misses) + " " +
+                  std::to_string(cs.bypasses) + " " + std::to_string(cs.evictions) + "\n";
+    }
     return report;
+}
+
+std::string make_dir(const std::string &under)
+{
+    std::string t = under + "/sfshim-fuzz-XXXXXX";
+    std::vector<char> buf(t.begin(), t.end());
+    buf.push_back('\0');
+    return mkdtemp(buf.data()) ? std::string(buf.data()) : std::string();
+}
+
+void remove_dir(const std::string &dir)
+{
+    if (dir.empty())
+        return;
+    if (DIR *d = opendir(dir.c_str())) {
+        while (dirent *e = readdir(d))
+            if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+                unlink((dir + "/" + e->d_name).c_str());
+        closedir(d);
+    }
+    rmdir(dir.c_str());
 }
 
 } // namespace
 
-std::vector<std::string> run_episode(Via via, const std::vector<Step> &steps, std::string &error)
+std::vector<std::string> run_episode(Via via, const std::vector<Step> &steps, std::string &error,
+                                     const CacheSetup &cache, CacheCounts *counts)
 {
-    ChildResult cr = run_child([&] { return episode_in_child(via, steps); }, kEpisodeMs + 30000);
+    // A cache episode's files live in directories the parent removes, whatever becomes of the child.
+    std::string dir_tmpfs, dir_ext4;
+    if (cache.on) {
+        dir_tmpfs = make_dir("/dev/shm");
+        dir_ext4 = make_dir(scratch_dir());
+        if (dir_tmpfs.empty() || dir_ext4.empty()) {
+            remove_dir(dir_tmpfs);
+            remove_dir(dir_ext4);
+            error = "cannot make the cache episode's directories";
+            return {};
+        }
+    }
+    ChildResult cr = run_child([&] { return episode_in_child(via, steps, cache, dir_tmpfs, dir_ext4); },
+                               kEpisodeMs + 30000);
+    remove_dir(dir_tmpfs);
+    remove_dir(dir_ext4);
     std::vector<std::string> lines;
     std::istringstream s(cr.report);
     std::string line;
@@ -323,6 +521,13 @@ std::vector<std::string> run_episode(Via via, const std::vector<Step> &steps, st
         if (!line.empty() && line[0] == '!') { // the harness, not the call under test
             error = line.substr(1);
             break;
+        }
+        if (line.compare(0, 7, "#cache ") == 0) {
+            if (counts) {
+                std::istringstream c(line.substr(7));
+                c >> counts->hits >> counts->misses >> counts->bypasses >> counts->evictions;
+            }
+            continue;
         }
         lines.push_back(line);
     }
