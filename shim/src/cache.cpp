@@ -70,6 +70,9 @@ const CacheLimits& limits() {
     return g_limits_once.run(read) ? g_limits : kOff;
 }
 
+// Files kept at all: at most half the cap.
+bool fits(int64_t size, const CacheLimits& lim) { return static_cast<uint64_t>(size) <= lim.bytes / 2; }
+
 size_t round_to_page(int64_t n) {
     return (static_cast<size_t>(n) + kPageSize - 1) & ~(kPageSize - 1);
 }
@@ -279,6 +282,12 @@ bool MapLease::acquire(int fd, const FileId& id, int64_t pos) {
         stat_add(Counter::cache_bypasses);
         return false;
     }
+    if (!fits(id.size, lim)) {
+        // A file larger than half the cap streaming through it would evict
+        // every other file for segments used once: it maps its own windows.
+        stat_add(Counter::cache_bypasses);
+        return false;
+    }
     uint64_t segment = static_cast<uint64_t>(pos) / lim.segment;
     int64_t start = static_cast<int64_t>(segment * lim.segment);
     int64_t end = min_of<int64_t>(start + static_cast<int64_t>(lim.segment), id.size);
@@ -378,9 +387,9 @@ bool MapLease::acquire(int fd, const FileId& id, int64_t pos) {
 
 CacheLimits cache_limits() { return limits(); }
 
-bool cache_keeps(uint64_t nlink) {
+bool cache_keeps(const FileId& id) {
     const CacheLimits& lim = limits();
-    return nlink > 0 && lim.bytes > 0 && lim.entries > 0 && lim.segment <= lim.bytes;
+    return id.nlink > 0 && lim.entries > 0 && fits(id.size, lim) && lim.segment <= lim.bytes;
 }
 
 sfshim_cache_stats cache_stats() {

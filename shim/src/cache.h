@@ -10,7 +10,8 @@
 // is never used after: where one inode number stands for other pages
 // (overlayfs copies a lower file up on its first write, keeping st_ino) the
 // shared mapping alone would not see the change. An unlinked file
-// (st_nlink 0) is never kept; entries of files unlinked while cached, and
+// (st_nlink 0) is never kept, nor is a file larger than half the cap (it
+// would evict every other for segments used once); entries of files unlinked while cached, and
 // entries unused for cache_idle, are dropped by a sweep that runs at a call
 // at most every kSweepMs (on Linux it finds deleted files through
 // /proc/self/map_files).
@@ -92,8 +93,9 @@ private:
 };
 
 CacheLimits cache_limits();
-// Whether the cache is on and would keep a file with this many links.
-bool cache_keeps(uint64_t nlink);
+// Whether the cache is on and would keep this file: linked, and no larger
+// than half the cap.
+bool cache_keeps(const FileId& id);
 sfshim_cache_stats cache_stats();
 
 // Tests only: drops every entry (no call may be under way) and sets limits.

@@ -115,7 +115,7 @@ EngineUsed choose_engine(const Plan& plan, sfshim_mode mode, bool unix_stream) {
     // mapping per call, and fewer, larger writes (the benchmark: into TCP
     // 2-3x the kernel's throughput at under half its CPU per GB, where
     // read/write gives 1.2x at 0.8x).
-    if (cache_keeps(plan.in_id.nlink)) return EngineUsed::mmap;
+    if (cache_keeps(plan.in_id)) return EngineUsed::mmap;
     const Tuning& t = config().tuning;
     if (plan.out == OutKind::pipe) return EngineUsed::rw;
     if (plan.out == OutKind::socket) {

@@ -774,7 +774,7 @@ TEST_CASE("a file larger than the cache's cap in one segment is bypassed, and th
 
 TEST_CASE("every output kind receives the kernel's bytes from cached segments, across their boundaries", "[cache]")
 {
-    Script s(limits(4 * kMiB, 32, 256 * kKiB));
+    Script s(limits(8 * kMiB, 32, 256 * kKiB));  // the file is kept: at most half the cap
     const uint64_t size = 2 * kMiB + 5;
     int e = s.file(true, size, 91);
     s.open(0, e);
@@ -815,6 +815,31 @@ TEST_CASE("with the cache off (no bytes, or no entries) every call gives the ker
                 CHECK(st.entries == 0);
                 CHECK(st.mapped == 0);
             }
+        });
+    }
+}
+
+
+// A file larger than half of cache_bytes is never kept, even where its
+// segments (or its last, short one) would each fit: streaming through the
+// cache, it would evict every other file.
+TEST_CASE("a file larger than half the cache's cap is bypassed even where its segments fit", "[cache]")
+{
+    for (size_t segment : {64 * kKiB, 1 * kMiB}) {
+        Script s(limits(256 * kKiB, 16, segment));
+        int big = s.file(true, 1 * kMiB + 3, 73);
+        s.open(0, big);
+        s.send(kTcp, 0, 0, 60000);
+        s.send(kUnix, 0, 500000, 30000);
+        s.send(kFile, 0, 0, 2 * kMiB);
+        s.send_pos(kPipe, 0, 65536);
+        s.send(kUnix, 0, 1 * kMiB - 5, 100);
+        s.send(kTcp, 0, 0, 60000);
+        check_script(s, false, [](Via, const Run &r) {
+            CHECK(r.last().bypasses >= 1);
+            CHECK(r.last().misses == 0);
+            CHECK(r.last().hits == 0);
+            CHECK(r.last().entries == 0);
         });
     }
 }

@@ -70,6 +70,7 @@ TEST_CASE("a file the mapping cache keeps goes from its mapping into every outpu
     p.in_size = 10 << 20;
     p.count = 4096;
     p.in_id.nlink = 1;
+    p.in_id.size = p.in_size;
     for (OutKind out : {OutKind::regular, OutKind::socket, OutKind::pipe, OutKind::device}) {
         p.out = out;
         CHECK(choose_engine(p, SFSHIM_MODE_EMULATE, false) == EngineUsed::mmap);
@@ -82,6 +83,13 @@ TEST_CASE("a file the mapping cache keeps goes from its mapping into every outpu
     p.out = OutKind::pipe;
     CHECK(choose_engine(p, SFSHIM_MODE_EMULATE, false) == EngineUsed::rw);
     p.in_id.nlink = 1;
+    p.in_id.size = static_cast<int64_t>(cache_limits().bytes / 2) + 1;  // larger than half the cap: not kept
+    p.in_size = p.in_id.size;
+    CHECK(choose_engine(p, SFSHIM_MODE_EMULATE, false) == EngineUsed::rw);
+    p.out = OutKind::regular;
+    p.count = config().tuning.mmap_min_file;  // the old choice: file->file by mapping from 1 MiB
+    CHECK(choose_engine(p, SFSHIM_MODE_EMULATE, false) == EngineUsed::mmap);
+    p.in_id.size = 0;
     p.in_size = 0;  // nothing to map
     CHECK(choose_engine(p, SFSHIM_MODE_EMULATE, false) == EngineUsed::rw);
 }
