@@ -843,3 +843,35 @@ TEST_CASE("a file larger than half the cache's cap is bypassed even where its se
         });
     }
 }
+
+// A file truncated and regrown to the same size between calls has moved its
+// change time: a new key, so the mapping made before the change is never used
+// after it (where an inode number can stand for other pages, overlayfs's
+// copy-up, the old mapping would show old bytes). The old entry is dropped at
+// the miss, so one entry remains.
+TEST_CASE("a cached file truncated and regrown to the same size between calls is mapped anew and sends the new bytes",
+          "[cache]")
+{
+    Script s(limits(4 * kMiB, 16, 256 * kKiB));
+    int a = s.file(true, 100000, 35);
+    s.open(0, a);
+    s.send(kUnix, 0, 0, 60000); // kept
+    s.truncate(a, 50000);
+    s.write(a, 50000, 50000, 36); // the same size, new bytes in the second half
+    size_t regrown = s.send(kUnix, 0, 40000, 30000);
+    s.truncate(a, 0);
+    s.write(a, 0, 100000, 37); // the same size, every byte new
+    size_t rewritten = s.send(kTcp, 0, 0, 60000);
+    size_t again = s.send(kTcp, 0, 60000, 40000);
+    check_script(s, true, [=](Via, const Run &r) {
+        for (size_t step : {regrown, rewritten}) {
+            INFO("after step " << step << ": " << show(r.delta(step)));
+            CHECK(r.delta(step).misses == 1);
+            CHECK(r.delta(step).evictions == 1); // the entry from before the change
+            CHECK(r.at(step).entries == 1);
+        }
+        INFO("after step " << again << ": " << show(r.delta(again)));
+        CHECK(r.delta(again).hits >= 1); // unchanged since: the new entry serves
+        CHECK(r.delta(again).misses == 0);
+    });
+}
