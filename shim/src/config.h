@@ -24,7 +24,7 @@ struct Tuning {
     bool mmap_populate = true;          // prefault the window (MAP_POPULATE)
     MmapAdvice mmap_advice = MmapAdvice::none;
     size_t mmap_min_file = 1u << 20;    // file->file: mmap-writev from this count on
-    size_t mmap_min_socket = SIZE_MAX;  // into other sockets (TCP): from this count on (never)
+    size_t mmap_min_socket = 256u << 10; // into other sockets (TCP): from this count on
     size_t mmap_min_unix = 4u << 20;    // into Unix stream sockets: from this count on
     // The mapping cache (cache.h): bytes mapped at most (0: off), entries at
     // most, a large file's bytes per entry, and how long an unused entry stays.

@@ -3,6 +3,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -25,6 +27,63 @@ void repeat_period(char* buf, size_t gap, size_t have, size_t want) {
     }
 }
 
+// Marks in hole[0, n) the bytes of [from, from + n) that lie in a hole of
+// the file now (SEEK_DATA/SEEK_HOLE); the description's position, which may
+// be the output's, is put back. Without those seeks: no holes.
+void find_holes(int fd, int64_t from, size_t n, int64_t size, unsigned char* hole) {
+    memset(hole, 0, n);
+#if defined(SEEK_DATA) && defined(SEEK_HOLE)
+    off_t saved = lseek(fd, 0, SEEK_CUR);
+    if (saved < 0) return;
+    int64_t end = from + static_cast<int64_t>(n);
+    for (int64_t at = from; at < end;) {
+        off_t data = lseek(fd, static_cast<off_t>(at), SEEK_DATA);
+        if (data < 0) data = errno == ENXIO ? static_cast<off_t>(size) : static_cast<off_t>(at);  // ENXIO: a hole to the end
+        for (int64_t k = at; k < min_of<int64_t>(data, end); ++k) hole[k - from] = 1;
+        if (data >= end) break;
+        off_t next_hole = lseek(fd, data, SEEK_HOLE);
+        if (next_hole <= data) break;
+        at = next_hole;
+    }
+    lseek(fd, saved, SEEK_SET);
+#else
+    (void)fd, (void)from, (void)size;
+#endif
+}
+
+// A file sent into itself on a file system whose splice read hands holes on
+// as the zero page: the kernel's chunks as its internal pipe takes them (16
+// page slots from `pos`, up to the size at each read), each a forward copy
+// in which a byte whose source was a hole at the chunk's read is zero.
+EngineResult self_send_with_holes(const Plan& plan, int64_t pos, size_t len, size_t moved_before, size_t gap,
+                                  BufferLease& buf) {
+    constexpr size_t kChunk = 16 * kPageSize;
+    unsigned char hole[kChunk];
+    char* out = buf.data();
+    size_t done = 0;
+    while (done < len) {
+        int64_t at = pos + static_cast<int64_t>(done);
+        struct stat st;
+        if (fstat(plan.in_fd, &st) != 0 || at >= st.st_size) break;
+        size_t n = min_of(len - done, kChunk - static_cast<size_t>(at) % kPageSize);
+        n = min_of(n, static_cast<size_t>(st.st_size - at));
+        ssize_t r = pread(plan.in_fd, out, n, at);
+        if (r <= 0) {
+            if (r < 0 && done == 0) return {-errno, false};
+            break;
+        }
+        n = static_cast<size_t>(r);
+        find_holes(plan.in_fd, at, n, st.st_size, hole);
+        for (size_t i = 0; i < n; ++i) out[i] = hole[i] ? 0 : i >= gap ? out[i - gap] : out[i];
+        struct iovec iov = {out, n};
+        ssize_t w = write_output(plan, &iov, 1, n, moved_before + done);
+        if (w < 0) return {done > 0 ? static_cast<ssize_t>(done) : -errno, false};
+        done += static_cast<size_t>(w);
+        if (static_cast<size_t>(w) < n) break;
+    }
+    return {static_cast<ssize_t>(done), false};
+}
+
 }  // namespace
 
 EngineResult engine_rw(const Plan& plan, int64_t pos, size_t len, size_t moved_before) {
@@ -38,6 +97,8 @@ EngineResult engine_rw(const Plan& plan, int64_t pos, size_t len, size_t moved_b
     size_t gap = plan.self_gap > 0 && static_cast<uint64_t>(plan.self_gap) < len
                      ? static_cast<size_t>(plan.self_gap)
                      : 0;
+    if (gap > 0 && buf.size() >= 16 * kPageSize && platform::splice_reads_holes_as_zero_page(plan.in_fd))
+        return self_send_with_holes(plan, pos, len, moved_before, gap, buf);
     size_t done = 0;
     while (done < len) {
         size_t want = min_of(len - done, buf.size());

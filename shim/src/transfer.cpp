@@ -104,17 +104,15 @@ EngineUsed choose_engine(const Plan& plan, sfshim_mode mode, bool unix_stream) {
     bool mappable = plan.in == InKind::regular && plan.in_size > 0;
     if (!mappable || mode == SFSHIM_MODE_RW) return EngineUsed::rw;
     if (mode == SFSHIM_MODE_MMAP) return EngineUsed::mmap;
-    // The benchmark's choices (README, Performance): read/write into TCP at
-    // every size (faster than mmap-writev, whose writes go out 64 KiB at a
-    // time, and less CPU); into a Unix stream socket mmap-writev from 4 MiB
-    // (faster and less CPU there: the receiver copies from the page cache);
-    // a pipe takes one fill of at most its room per call, less than a mapping
-    // costs.
-    // With the mapping cache, a file that it keeps (every one but an
-    // unlinked one) goes from its mapping into every output: one copy, no
-    // mapping per call, and fewer, larger writes (the benchmark: into TCP
-    // 2-3x the kernel's throughput at under half its CPU per GB, where
-    // read/write gives 1.2x at 0.8x).
+    // The benchmark's choices (docs/performance.md). A file the mapping
+    // cache keeps goes from its mapping into every output: one copy, no
+    // mapping per call, and into sockets writes of up to 1 MiB (into TCP
+    // 2-2.4x the kernel's throughput at 0.4x its CPU per GB, where read/write
+    // gives 1.1-1.3x at 0.75-0.9x). A file it does not keep (unlinked, or
+    // larger than half its cap) maps windows of its own: into TCP from
+    // 256 KiB, into a Unix stream socket from 4 MiB (below, read/write costs
+    // less CPU there), into a file from 1 MiB; a pipe takes one fill of at
+    // most its room per call, less than a mapping costs.
     if (cache_keeps(plan.in_id)) return EngineUsed::mmap;
     const Tuning& t = config().tuning;
     if (plan.out == OutKind::pipe) return EngineUsed::rw;
@@ -249,7 +247,8 @@ Outcome transfer(const Plan& p, sfshim_mode mode) {
     int sock_type = -2;
     auto type = [&] { return sock_type != -2 ? sock_type : (sock_type = socket_type(p.out_fd)); };
     bool unix_stream = p.out == OutKind::socket && (mode == SFSHIM_MODE_EMULATE || mode == SFSHIM_MODE_AUTO) &&
-                       p.count >= config().tuning.mmap_min_unix && type() == SOCK_STREAM && is_unix(p.out_fd);
+                       p.count >= min_of(config().tuning.mmap_min_unix, config().tuning.mmap_min_socket) &&
+                       !cache_keeps(p.in_id) && type() == SOCK_STREAM && is_unix(p.out_fd);
     out.engine = choose_engine(p, mode, unix_stream);
     // A file sent into itself, the output ahead of the input and inside what
     // is still to be read: the kernel's internal pipe holds references to the

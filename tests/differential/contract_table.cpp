@@ -286,6 +286,15 @@ CONTRACT("a file sent into itself with the output at the input offset leaves its
 CONTRACT("a file sent into itself on tmpfs with the output inside the read region",
          "shmem's pipe buffers reference its pages too",
          self(5000, 787, Fs::Tmpfs).at(0).bytes(100000))
+CONTRACT("a file sent into itself on tmpfs through a hole, the output inside the read region",
+         "shmem's splice read hands a hole on as the zero page: the call's own writes into the hole are not read back",
+         self(45056, 1000, Fs::Tmpfs).with_hole().at(0).bytes(45056))
+CONTRACT("a file sent into itself on tmpfs through a hole, past one pipe chunk and its end",
+         "each 64 KiB chunk sees the holes as they were when it was read; the file grows through its own writes",
+         self(200000, 70013, Fs::Tmpfs).with_hole().at(13).bytes(400000))
+CONTRACT("a file sent into itself on ext4 through a hole, the output inside the read region",
+         "ext4's holes are read into page-cache pages: the call's own writes are read back",
+         self(45056, 1000).with_hole().at(0).bytes(45056))
 CONTRACT("a file sent into itself above the mmap cut-over with the output inside the read region",
          "2 MiB from an unaligned offset, distance 100000: emulate takes mmap-writev, rw its buffer",
          self(3 << 20, 100007).at(7).bytes(2 << 20))

@@ -83,6 +83,9 @@ struct Spec {
     Spec &on(Fs fs) { in_fs = fs; return *this; }
     Spec &size(uint64_t n) { in_size = n; return *this; }
     Spec &sparse(uint64_t n) { in_size = n; in_sparse = true; return *this; }
+    // A file sent into itself (SameAsOut) with a hole from its second page to
+    // its last.
+    Spec &with_hole() { in_sparse = true; return *this; }
     Spec &position(int64_t p) { in_pos = p; return *this; }
     Spec &input_nonblocking() { in_nonblock = true; return *this; }
     Spec &output(Out k) { out = k; return *this; }

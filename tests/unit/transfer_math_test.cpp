@@ -41,15 +41,16 @@ TEST_CASE("the engine follows the mode and what the input is", "[math]") {
     p.count = config().tuning.mmap_min_file - 1;  // small: read/write unless the mode says mmap
     CHECK(choose_engine(p, SFSHIM_MODE_EMULATE, false) == EngineUsed::rw);
     CHECK(choose_engine(p, SFSHIM_MODE_MMAP, false) == EngineUsed::mmap);
-    p.count = 1 << 20;
+    p.count = config().tuning.mmap_min_socket - 1;
     p.out = OutKind::socket;  // sockets and pipes: read/write unless the mode says mmap
     CHECK(choose_engine(p, SFSHIM_MODE_EMULATE, false) == EngineUsed::rw);
     CHECK(choose_engine(p, SFSHIM_MODE_MMAP, false) == EngineUsed::mmap);
+    p.count = config().tuning.mmap_min_socket;  // TCP: mmap-writev from there on
+    CHECK(choose_engine(p, SFSHIM_MODE_EMULATE, false) == EngineUsed::mmap);
     p.count = config().tuning.mmap_min_unix;  // a Unix stream socket: mmap-writev from there on
     CHECK(choose_engine(p, SFSHIM_MODE_EMULATE, true) == EngineUsed::mmap);
     CHECK(choose_engine(p, SFSHIM_MODE_AUTO, true) == EngineUsed::mmap);
     CHECK(choose_engine(p, SFSHIM_MODE_RW, true) == EngineUsed::rw);
-    CHECK(choose_engine(p, SFSHIM_MODE_EMULATE, false) == EngineUsed::rw);  // TCP
     p.count = config().tuning.mmap_min_unix - 1;
     CHECK(choose_engine(p, SFSHIM_MODE_EMULATE, true) == EngineUsed::rw);
     p.count = 1 << 20;

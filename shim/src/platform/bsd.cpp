@@ -256,6 +256,8 @@ bool pipe_capacity(int fd, size_t* capacity, size_t* queued) {
     return true;
 }
 
+bool splice_reads_holes_as_zero_page(int) { return false; }  // Linux's tmpfs only
+
 bool input_cannot_splice(int fd) {
     (void)fd;
     return false;  // no splice: every readable file reads

@@ -379,6 +379,11 @@ bool pipe_capacity(int fd, size_t* capacity, size_t* queued) {
     return true;
 }
 
+bool splice_reads_holes_as_zero_page(int fd) {
+    struct statfs fs;
+    return fstatfs(fd, &fs) == 0 && fs.f_type == TMPFS_MAGIC;
+}
+
 bool input_cannot_splice(int fd) {
     struct statfs fs;
     if (fstatfs(fd, &fs) != 0 || fs.f_type != PROC_SUPER_MAGIC) return false;

@@ -53,6 +53,12 @@ bool pipe_capacity(int fd, size_t* capacity, size_t* queued);
 // files): sendfile refuses them with EINVAL. Only called for size-0 files.
 bool input_cannot_splice(int fd);
 
+// A file whose holes the kernel's splice read hands on as the shared zero
+// page rather than as pages of the file (Linux's tmpfs): a file sent into
+// itself then writes zeros where a hole was when each chunk was read, not
+// the bytes the call has written there since. Asked only of such calls.
+bool splice_reads_holes_as_zero_page(int fd);
+
 // A character device the kernel can splice from (/dev/zero, a tty), unlike
 // most (/dev/null, misc devices), whose drivers have no splice read path.
 bool chardev_can_splice(uint64_t rdev);
