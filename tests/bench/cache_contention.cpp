@@ -98,8 +98,9 @@ int main(int argc, char** argv) {
     int threads = 2, rounds = 5;
     double seconds = 1.0;
     size_t size = 16384;
-    for (int i = 1; i + 1 < argc; i += 2) {
+    for (int i = 1; i < argc; i += 2) {
         std::string a = argv[i];
+        if (i + 1 >= argc) a = "--help";  // every option takes a value
         if (a == "--threads") threads = atoi(argv[i + 1]);
         else if (a == "--rounds") rounds = atoi(argv[i + 1]);
         else if (a == "--seconds") seconds = atof(argv[i + 1]);
