@@ -114,26 +114,6 @@ Identity identity(int fd)
 }
 bool mapped(const Identity &id) { return file_mapped(id.dev, id.ino); }
 
-// Fills a socket until it takes no more (its bytes are 'x'), then makes it
-// blocking again; returns how many it took.
-uint64_t stuff(int fd)
-{
-    set_nonblock(fd, true);
-    std::vector<char> junk(64 << 10, 'x');
-    uint64_t total = 0;
-    for (;;) {
-        ssize_t n = write(fd, junk.data(), junk.size());
-        if (n > 0) {
-            total += static_cast<uint64_t>(n);
-            continue;
-        }
-        if (write(fd, junk.data(), 1) <= 0)
-            break;
-        total += 1;
-    }
-    set_nonblock(fd, false);
-    return total;
-}
 
 // Waits (a fact, seen in /proc) until thread `tid` sleeps in a call that
 // waits for room; false after 30 s.
@@ -358,7 +338,7 @@ std::string blocked_run(Via via, sfshim::CacheLimits lim, const Scratch &scratch
     int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
     int64_t z = 0;
     send_via(shim ? Via::Mmap : Via::Kernel, null_fd, x, &z, kXSize);
-    uint64_t junk = stuff(sv[0]);
+    uint64_t junk = fill_until_full(sv[0]);
 
     std::atomic<long> tid{0};
     std::atomic<long long> ret{-2};
@@ -513,7 +493,7 @@ std::string signal_run(Via via, sfshim::CacheLimits lim, const Scratch &scratch)
     int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
     int64_t z = 0;
     send_via(shim ? Via::Mmap : Via::Kernel, null_fd, x, &z, kXSize); // cached before
-    uint64_t junk = stuff(sv[0]);
+    uint64_t junk = fill_until_full(sv[0]);
 
     g_handler_via = via;
     g_handler_others = &others;

@@ -43,26 +43,6 @@ void on_signal(int) { g_handled.fetch_add(1); }
 
 constexpr uint64_t kMiB = 1 << 20;
 
-// Fills a socket or pipe until it takes no more, then makes it blocking again.
-uint64_t fill(int fd)
-{
-    set_nonblock(fd, true);
-    std::vector<char> junk(64 << 10, 'x');
-    uint64_t total = 0;
-    for (;;) {
-        ssize_t n = write(fd, junk.data(), junk.size());
-        if (n > 0) {
-            total += static_cast<uint64_t>(n);
-            continue;
-        }
-        // Small writes find the last room (sockets free space in steps).
-        if (write(fd, junk.data(), 1) <= 0)
-            break;
-        total += 1;
-    }
-    set_nonblock(fd, false);
-    return total;
-}
 
 // A stuffed TCP socket stays stuffed only once no sent byte awaits its
 // acknowledgement (only an acknowledgement frees room in the send buffer):
@@ -78,7 +58,7 @@ bool stuff_tcp(int fd, uint64_t &junk)
         ioctl(fd, SIOCOUTQ, &queued);
         ioctl(fd, SIOCOUTQNSD, &unsent);
         bool nothing_in_flight = queued > 0 && queued == unsent;
-        uint64_t more = fill(fd);
+        uint64_t more = fill_until_full(fd);
         junk += more;
         if (nothing_in_flight && more == 0)
             return true;
@@ -148,7 +128,7 @@ std::string run(Via via, Scenario sc)
             if (!stuff_tcp(out, junk))
                 return "timed out: the TCP socket did not settle stuffed in 20 s";
         } else {
-            junk = fill(out);
+            junk = fill_until_full(out);
         }
     }
 

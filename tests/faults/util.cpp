@@ -436,4 +436,25 @@ long mapping_count()
     return n;
 }
 
+// Fills a socket or pipe until it takes no more, then makes it blocking again.
+uint64_t fill_until_full(int fd)
+{
+    set_nonblock(fd, true);
+    std::vector<char> junk(64 << 10, 'x');
+    uint64_t total = 0;
+    for (;;) {
+        ssize_t n = write(fd, junk.data(), junk.size());
+        if (n > 0) {
+            total += static_cast<uint64_t>(n);
+            continue;
+        }
+        // Small writes find the last room (sockets free space in steps).
+        if (write(fd, junk.data(), 1) <= 0)
+            break;
+        total += 1;
+    }
+    set_nonblock(fd, false);
+    return total;
+}
+
 } // namespace sffault

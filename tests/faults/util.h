@@ -62,6 +62,10 @@ bool write_pattern(int fd, uint64_t seed, uint64_t from, uint64_t to);
 
 bool tcp_pair(int &a, int &b);
 bool set_nonblock(int fd, bool on);
+
+// Fills a socket or pipe until it takes no more (its bytes are 'x'), then
+// makes it blocking again; returns how many bytes it took.
+uint64_t fill_until_full(int fd);
 void set_buffers(int fd, int sndbuf, int rcvbuf);
 
 int64_t now_ms();
