@@ -3,7 +3,10 @@
 // The shim never reads mapped bytes itself. If the file shrinks under the
 // mapping, the kernel's copy out of it faults and the write reports EFAULT or
 // a short count instead of the host taking SIGBUS; we then look at the file's
-// new size and never send a byte past it. Each write takes at most one
+// new size and never send a byte past it. The size is also asked before each
+// write after the first, as the kernel reads it before each chunk: a file cut
+// while earlier writes waited ends exactly at its new end, not at the fault
+// past the zeroed tail of its last page. Each write takes at most one
 // internal-pipe's worth (64 KiB), as the kernel's splice does: a write that
 // waits on a slow reader then holds no more of the file than the kernel's
 // would when a truncation comes.
@@ -72,8 +75,25 @@ EngineResult engine_mmap(const Plan& plan, int64_t pos, size_t len, size_t moved
         // The piece, a pipe's worth at a time.
         size_t sent = 0;
         ssize_t w = 0;
+        bool ends_here = false;  // the file now ends at or before this piece's start
         while (sent < n) {
             size_t piece = min_of(n - sent, piece_max);
+            if (done + sent > 0) {
+                // The kernel reads the size before each chunk: a file cut
+                // since our last look ends at its new end. (A mapping's page
+                // at the new end reads as zeros past it, without a fault.)
+                int64_t here = at + static_cast<int64_t>(sent);
+                FileId now = current_id(plan.in_fd);
+                if (now.size >= 0 && now.size < here + static_cast<int64_t>(piece)) {
+                    id = now;
+                    if (now.size <= here) {
+                        ends_here = true;
+                        break;
+                    }
+                    piece = static_cast<size_t>(now.size - here);
+                    n = sent + piece;
+                }
+            }
             struct iovec iov = {const_cast<char*>(src) + sent, piece};
             w = write_output(plan, &iov, 1, piece, moved_before + done + sent);
             if (w <= 0) break;
@@ -84,8 +104,8 @@ EngineResult engine_mmap(const Plan& plan, int64_t pos, size_t len, size_t moved
         if (map != nullptr) munmap(map, map_len);
         lease.release();
         done += sent;
-        size_fresh = false;
-        if (sent == n) continue;
+        size_fresh = ends_here;
+        if (sent == n || ends_here) continue;
         // Short: the output is full, a signal came, or the file shrank and the
         // copy faulted. Only the last goes on, from the new end's view.
         FileId now = current_id(plan.in_fd);
