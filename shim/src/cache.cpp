@@ -387,9 +387,14 @@ bool MapLease::acquire(int fd, const FileId& id, int64_t pos) {
 
 CacheLimits cache_limits() { return limits(); }
 
+bool cache_on() {
+    const CacheLimits& lim = limits();
+    return lim.bytes > 0 && lim.entries > 0;
+}
+
 bool cache_keeps(const FileId& id) {
     const CacheLimits& lim = limits();
-    return id.nlink > 0 && lim.entries > 0 && fits(id.size, lim) && lim.segment <= lim.bytes;
+    return cache_on() && id.nlink > 0 && fits(id.size, lim) && lim.segment <= lim.bytes;
 }
 
 sfshim_cache_stats cache_stats() {

@@ -93,6 +93,8 @@ private:
 };
 
 CacheLimits cache_limits();
+// Whether the cache is on (SFSHIM_TUNE can turn it off).
+bool cache_on();
 // Whether the cache is on and would keep this file: linked, and no larger
 // than half the cap.
 bool cache_keeps(const FileId& id);

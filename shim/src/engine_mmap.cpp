@@ -76,9 +76,10 @@ EngineResult engine_mmap(const Plan& plan, int64_t pos, size_t len, size_t moved
         size_t sent = 0;
         ssize_t w = 0;
         bool ends_here = false;  // the file now ends at or before this piece's start
+        // (size_fresh here: the size was just read, so the first piece needs no look.)
         while (sent < n) {
             size_t piece = min_of(n - sent, piece_max);
-            if (done + sent > 0) {
+            if (done + sent > 0 && !(sent == 0 && size_fresh)) {
                 // The kernel reads the size before each chunk: a file cut
                 // since our last look ends at its new end. (A mapping's page
                 // at the new end reads as zeros past it, without a fault.)

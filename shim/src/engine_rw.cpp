@@ -27,19 +27,26 @@ void repeat_period(char* buf, size_t gap, size_t have, size_t want) {
     }
 }
 
-// Marks in hole[0, n) the bytes of [from, from + n) that lie in a hole of
-// the file now (SEEK_DATA/SEEK_HOLE); the description's position, which may
-// be the output's, is put back. Without those seeks: no holes.
-void find_holes(int fd, int64_t from, size_t n, int64_t size, unsigned char* hole) {
-    memset(hole, 0, n);
+// The pages a chunk spans: 16 slots' worth from an unaligned start.
+constexpr size_t kChunkPages = 17;
+
+// Marks in hole_page[] the pages of [from, from + n) (counted from from's
+// page) that are a hole of the file now (SEEK_DATA: tmpfs keeps whole pages,
+// so a hole is a whole page); the description's position, which may be the
+// output's, is put back. Without those seeks: no holes. A few bytes of
+// stack: this may run on a signal handler's.
+void find_holes(int fd, int64_t from, size_t n, int64_t size, bool* hole_page) {
+    for (size_t p = 0; p < kChunkPages; ++p) hole_page[p] = false;
 #if defined(SEEK_DATA) && defined(SEEK_HOLE)
     off_t saved = lseek(fd, 0, SEEK_CUR);
     if (saved < 0) return;
+    int64_t first_page = from / static_cast<int64_t>(kPageSize);
     int64_t end = from + static_cast<int64_t>(n);
     for (int64_t at = from; at < end;) {
         off_t data = lseek(fd, static_cast<off_t>(at), SEEK_DATA);
         if (data < 0) data = errno == ENXIO ? static_cast<off_t>(size) : static_cast<off_t>(at);  // ENXIO: a hole to the end
-        for (int64_t k = at; k < min_of<int64_t>(data, end); ++k) hole[k - from] = 1;
+        for (int64_t k = at; k < min_of<int64_t>(data, end); k += static_cast<int64_t>(kPageSize))
+            hole_page[k / static_cast<int64_t>(kPageSize) - first_page] = true;
         if (data >= end) break;
         off_t next_hole = lseek(fd, data, SEEK_HOLE);
         if (next_hole <= data) break;
@@ -47,7 +54,7 @@ void find_holes(int fd, int64_t from, size_t n, int64_t size, unsigned char* hol
     }
     lseek(fd, saved, SEEK_SET);
 #else
-    (void)fd, (void)from, (void)size;
+    (void)fd, (void)from, (void)n, (void)size;
 #endif
 }
 
@@ -58,7 +65,7 @@ void find_holes(int fd, int64_t from, size_t n, int64_t size, unsigned char* hol
 EngineResult self_send_with_holes(const Plan& plan, int64_t pos, size_t len, size_t moved_before, size_t gap,
                                   BufferLease& buf) {
     constexpr size_t kChunk = 16 * kPageSize;
-    unsigned char hole[kChunk];
+    bool hole_page[kChunkPages];
     char* out = buf.data();
     size_t done = 0;
     while (done < len) {
@@ -73,8 +80,10 @@ EngineResult self_send_with_holes(const Plan& plan, int64_t pos, size_t len, siz
             break;
         }
         n = static_cast<size_t>(r);
-        find_holes(plan.in_fd, at, n, st.st_size, hole);
-        for (size_t i = 0; i < n; ++i) out[i] = hole[i] ? 0 : i >= gap ? out[i - gap] : out[i];
+        find_holes(plan.in_fd, at, n, st.st_size, hole_page);
+        size_t skip = static_cast<size_t>(at) % kPageSize;
+        for (size_t i = 0; i < n; ++i)
+            out[i] = hole_page[(skip + i) / kPageSize] ? 0 : i >= gap ? out[i - gap] : out[i];
         struct iovec iov = {out, n};
         ssize_t w = write_output(plan, &iov, 1, n, moved_before + done);
         if (w < 0) return {done > 0 ? static_cast<ssize_t>(done) : -errno, false};

@@ -145,12 +145,13 @@ bool send_small(const Call& call, sfshim_mode mode, Plan* plan, Outcome* outcome
     // The bytes come straight from the mapping cache when it holds (or
     // takes) the file: one copy. The input's own read checks are then asked
     // of its flags, as validate() does. Otherwise from a pooled buffer.
+    FileId id = file_id(st);
     MapLease lease;
     const char* data = nullptr;
-    if (mode != SFSHIM_MODE_RW) {
+    if (mode != SFSHIM_MODE_RW && cache_on()) {
         int in_flags = fcntl(call.in_fd, F_GETFL);
         if (in_flags < 0 || !can_read_flags(in_flags)) return false;  // EBADF: the full checks say it
-        if (lease.acquire(call.in_fd, file_id(st), call.offset) &&
+        if (lease.acquire(call.in_fd, id, call.offset) &&
             call.offset + static_cast<int64_t>(want) <= lease.end())
             data = lease.at(call.offset);
         else
@@ -191,7 +192,7 @@ bool send_small(const Call& call, sfshim_mode mode, Plan* plan, Outcome* outcome
     plan->in = InKind::regular;
     plan->out = OutKind::socket;
     plan->in_size = st.st_size;
-    plan->in_id = file_id(st);
+    plan->in_id = id;
     outcome->engine = data != nullptr ? EngineUsed::mmap : EngineUsed::rw;
     outcome->result = w < 0 ? -send_err : w;
     return true;
