@@ -1,8 +1,8 @@
 #!/bin/sh
 # The sfshim command's promises: options, errors, exit status, warnings.
-# usage: launcher_test.sh SFSHIM
+# usage: launcher_test.sh SFSHIM HELP_TEXT VERSION
 set -eu
-sfshim=$1
+sfshim=$1 help=$2 version=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT INT TERM
 fail() { echo "FAIL: $*"; exit 1; }
@@ -12,10 +12,21 @@ expect_status() { # want cmd...
     [ "$st" -eq "$want" ] || { cat "$work/err"; fail "$* gave exit $st, not $want"; }
 }
 
-expect_status 0 "$sfshim" --help
-grep -q 'usage: sfshim' "$work/out" || fail "--help prints the usage"
-expect_status 0 "$sfshim" --version
-grep -Eq '^sfshim [0-9]+\.[0-9]+\.[0-9]+$' "$work/out" || fail "--version: $(cat "$work/out")"
+# --help and --version print their text exactly and run no other program:
+# every name the text mentions (and the helpers) is a program on PATH here
+# that leaves a mark when it runs.
+mkdir "$work/bin"
+for p in sfshim sfshim-doctor sfshim-nosendfile doctor; do
+    printf '#!/bin/sh\necho "$0 $*" >> "%s/ran"\n' "$work" > "$work/bin/$p"
+    chmod +x "$work/bin/$p"
+done
+PATH="$work/bin:$PATH" expect_status 0 "$sfshim" --help
+cmp -s "$work/out" "$help" || { diff "$help" "$work/out" || :; fail "--help differs from $help"; }
+[ ! -s "$work/err" ] || fail "--help wrote to stderr: $(cat "$work/err")"
+PATH="$work/bin:$PATH" expect_status 0 "$sfshim" --version
+[ "$(cat "$work/out")" = "sfshim $version" ] || fail "--version: '$(cat "$work/out")', not 'sfshim $version'"
+[ ! -s "$work/err" ] || fail "--version wrote to stderr: $(cat "$work/err")"
+[ ! -e "$work/ran" ] || fail "--help or --version ran a program: $(cat "$work/ran")"
 
 for bad in "--frobnicate" "--mode fast" "--log=loud"; do
     # shellcheck disable=SC2086
