@@ -19,7 +19,8 @@ if [ -f "$build/CMakeCache.txt" ] &&
    ! grep -q '^CMAKE_CXX_COMPILER:.*clang++' "$build/CMakeCache.txt"; then
   rm -rf "$build"
 fi
-CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSFSHIM_WERROR=ON
+CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSFSHIM_WERROR=ON \
+  -DSFSHIM_BUILD_TESTS=ON
 cmake --build "$build" -j"$jobs"
 ctest --test-dir "$build" -L 'unit|differential|interpose' --output-on-failure \
   -j"$jobs" --timeout 300

@@ -17,3 +17,4 @@ set(CMAKE_SHARED_LINKER_FLAGS "-fsanitize=address,undefined" CACHE STRING "" FOR
 # The sanitizer runtimes do not link into static programs, and the commands are
 # not what these builds test: link them dynamically here.
 set(SFSHIM_STATIC_COMMANDS OFF CACHE BOOL "" FORCE)
+set(SFSHIM_BUILD_TESTS ON CACHE STRING "" FORCE)

@@ -15,3 +15,4 @@ set(CMAKE_SHARED_LINKER_FLAGS "-fsanitize=thread" CACHE STRING "" FORCE)
 # The sanitizer runtimes do not link into static programs, and the commands are
 # not what these builds test: link them dynamically here.
 set(SFSHIM_STATIC_COMMANDS OFF CACHE BOOL "" FORCE)
+set(SFSHIM_BUILD_TESTS ON CACHE STRING "" FORCE)
