@@ -3,25 +3,31 @@
 # run beside them, as on a busy CI machine, and reports every run and failure.
 #
 #   tests/stress.sh [-b BUILD_DIR] [-n ROUNDS] [-j JOBS] [-L LABELS]
+#   tests/stress.sh -a [-n ROUNDS]
 #
 #   -b  a configured build tree (default: build); it is built first
-#   -n  rounds (default 5)
+#   -n  rounds (default 5; 1 with -a)
 #   -j  ctest -j (default: the number of CPUs)
 #   -L  ctest label regex (default: the suites below)
+#   -a  every stage: the whole test command (toolchain/test.sh, build-test made
+#       anew, sanitizer, clang, i386 and musl builds included) in each round
 #
-# Every round's ctest output goes to BUILD_DIR/stress/round-N.log. The last line
-# is the summary; the exit status is 1 when any test failed in any round
-# (2 for a usage or build error). The CPU hogs are killed however it ends.
+# Every round's output goes to BUILD_DIR/stress/round-N.log (with -a:
+# build-stress/round-N.log). The last line is the summary; the exit status is
+# 1 when any test failed in any round (2 for a usage or build error). The CPU
+# hogs are killed however it ends.
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=$root/build
-rounds=5
+rounds=
 jobs=$(nproc)
 labels='^(unit|differential|faults.*|fuzz|servers|interpose)$'
+all=0
 
 usage() { sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
-while getopts 'b:n:j:L:h' opt; do
+while getopts 'ab:n:j:L:h' opt; do
     case $opt in
+    a) all=1 ;;
     b) build=$OPTARG ;;
     n) rounds=$OPTARG ;;
     j) jobs=$OPTARG ;;
@@ -31,14 +37,19 @@ while getopts 'b:n:j:L:h' opt; do
 done
 shift $((OPTIND - 1))
 [ $# -eq 0 ] || usage
+[ -n "$rounds" ] || { [ $all = 1 ] && rounds=1 || rounds=5; }
 case $rounds in '' | *[!0-9]* | 0) echo "stress: -n wants a positive number" >&2; exit 2 ;; esac
 case $jobs in '' | *[!0-9]* | 0) echo "stress: -j wants a positive number" >&2; exit 2 ;; esac
-[ -f "$build/CTestTestfile.cmake" ] || { echo "stress: $build is not a configured build tree" >&2; exit 2; }
-build=$(cd "$build" && pwd)
-
-echo "stress: building $build"
-cmake --build "$build" -j"$jobs" >"$build/stress-build.log" 2>&1 ||
-    { echo "stress: the build failed (see $build/stress-build.log)" >&2; exit 2; }
+if [ $all = 1 ]; then
+    build=$root/build-stress
+    mkdir -p "$build"
+else
+    [ -f "$build/CTestTestfile.cmake" ] || { echo "stress: $build is not a configured build tree" >&2; exit 2; }
+    build=$(cd "$build" && pwd)
+    echo "stress: building $build"
+    cmake --build "$build" -j"$jobs" >"$build/stress-build.log" 2>&1 ||
+        { echo "stress: the build failed (see $build/stress-build.log)" >&2; exit 2; }
+fi
 
 hogs=()
 ctest_pid=
@@ -61,15 +72,43 @@ for _ in 1 2; do
 done
 
 logs=$build/stress
+[ $all = 1 ] && logs=$build
 mkdir -p "$logs"
 commit=${SFSHIM_STRESS_COMMIT:-$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)}
-echo "stress: $rounds rounds of ctest -L '$labels' -j$jobs beside 2 CPU hogs (pids ${hogs[*]}), sources at $commit"
+if [ $all = 1 ]; then
+    echo "stress: $rounds rounds of the whole test command beside 2 CPU hogs (pids ${hogs[*]}), sources at $commit"
+else
+    echo "stress: $rounds rounds of ctest -L '$labels' -j$jobs beside 2 CPU hogs (pids ${hogs[*]}), sources at $commit"
+fi
 start=$SECONDS
 runs=0 failures=0 bad_rounds=0
 failed_names=()
 for ((r = 1; r <= rounds; r++)); do
     log=$logs/round-$r.log
     t0=$SECONDS
+    if [ $all = 1 ]; then
+        setsid "$root/toolchain/test.sh" "$build/build-test" >"$log" 2>&1 &
+        ctest_pid=$!
+        wait "$ctest_pid"
+        rc=$?
+        ctest_pid=
+        # Every ctest summary of the stages, and the stage table.
+        total=0 failed=0
+        while IFS= read -r line; do
+            total=$((total + $(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$line")))
+            failed=$((failed + $(sed -E 's/.* ([0-9]+) tests? failed .*/\1/' <<<"$line")))
+        done < <(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log")
+        [ "$rc" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1 # a stage failed without a failed test
+        runs=$((runs + total))
+        failures=$((failures + failed))
+        [ "$failed" -eq 0 ] || bad_rounds=$((bad_rounds + 1))
+        sed -n '/^test.sh: stages/,$p' "$log" | sed 's/^/stress: /'
+        while IFS= read -r name; do
+            failed_names+=("round $r: $name")
+        done < <(grep -E '^[[:space:]]+[0-9]+ - .*\(Failed|Timeout|Exception' "$log" | sed -E 's/^[[:space:]]+//')
+        echo "stress: round $r/$rounds: $total tests, $failed failed, $((SECONDS - t0)) s ($log)"
+        continue
+    fi
     # In the background and waited for, so that a signal to this script is
     # handled at once (the trap stops ctest and its tests too).
     setsid ctest --test-dir "$build" -L "$labels" -j"$jobs" --output-on-failure --timeout 900 >"$log" 2>&1 &
