@@ -7,6 +7,16 @@
  *                        process_vm_readv/writev, splice, vmsplice, tee and
  *                        copy_file_range fail with ENOSYS, and fcntl's
  *                        F_GETPIPE_SZ / F_SETPIPE_SZ with EINVAL
+ *   the freebsd profile  FreeBSD's linuxulator: sendfile (and i386's
+ *                        sendfile64) performed by a supervisor process the
+ *                        way FreeBSD's kernel performs it, bytes included:
+ *                        only from a regular file into a connected stream
+ *                        socket, and a call that moved bytes and then met
+ *                        EAGAIN or a signal fails with them already sent.
+ *                        Also refused as FreeBSD's layer refuses them:
+ *                        process_vm_readv/writev, tee, vmsplice, preadv2,
+ *                        pwritev2, the pidfd and io_uring calls (ENOSYS),
+ *                        splice and fcntl's pipe sizes (EINVAL)
  *   no /proc             a private mount namespace whose /proc is an empty
  *                        read-only tmpfs (root needed)
  *
@@ -24,10 +34,25 @@ struct sfk_rules {
 	int sendfile_errno;	 /* 0: sendfile works; else the errno it fails with */
 	int sendfile_count_zero; /* only calls with count == 0 fail */
 	int compat;		 /* NetBSD compat_linux's other refusals */
+	int freebsd;		 /* FreeBSD's linuxulator (the fields above stay 0) */
 };
 
 /* Loads the filter into this process (and everything it starts; it cannot
- * be undone) with no_new_privs set. 0, or a negative errno. */
+ * be undone) with no_new_privs set. 0, or a negative errno (-EINVAL for
+ * freebsd with another profile's fields).
+ *
+ * With freebsd it first starts the supervisor: a process that is no child
+ * of the caller (it is started through a second fork), holds none of its
+ * descriptors, writes nothing to its stdout or stderr, and leaves once no
+ * process of the filter is left (reaped). Call it before starting threads
+ * (the filter, as every seccomp filter loaded without TSYNC, binds only the
+ * calling thread and what it starts). It needs Linux 5.6 (pidfd_getfd) and
+ * ptrace access from the supervisor to the program (same user, or root).
+ * Where /proc is readable here, a signal interrupts a waiting sendfile with
+ * EINTR whatever SA_RESTART says, as on FreeBSD (Linux 5.19's
+ * SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, the signals read from /proc);
+ * without /proc (sfk_hide_proc first) Linux's own interruption is used, and
+ * a handler with SA_RESTART then restarts the call instead. */
 int sfk_install(const struct sfk_rules *rules);
 
 /* Moves this process into a private mount namespace (mounts made outside

@@ -1,12 +1,14 @@
 /* sfshim-nosendfile: run a command on a "kernel" whose sendfile(2) fails.
  *
  * A seccomp filter makes the sendfile syscall return an error, as NetBSD's
- * compat_linux does (ENOSYS), or as a sandbox does (EPERM, ...), or as
- * FreeBSD's Linux layer does for count == 0 (EINVAL).  The compat profile
- * also takes away the other calls NetBSD's layer lacks, and --no-proc its
- * /proc.  Everything above the kernel stays real: the program's own libc,
- * its own sockets and files.  The rules live in kernel_profile.c, which the
- * test harnesses share.
+ * compat_linux does (ENOSYS), or as a sandbox does (EPERM, ...).  The
+ * netbsd (compat) profile also takes away the other calls NetBSD's layer
+ * lacks, and --no-proc its /proc.  The freebsd profile plays FreeBSD's
+ * Linux layer: a supervisor process performs each sendfile as FreeBSD's
+ * kernel does, the bytes a failing call moved included.  Everything above
+ * the kernel stays real: the program's own libc, its own sockets and files.
+ * The rules live in kernel_profile.c, which the test harnesses share.
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,30 +34,46 @@ static const struct {
 
 static void usage(FILE *f)
 {
-	fputs("usage: " PROG " [--profile sendfile|compat] [--errno NAME|NUMBER | --einval-unless-socket]\n"
-	      "       [--no-proc] [--] COMMAND [ARGS...]\n"
+	fputs("usage: " PROG " [--profile sendfile|netbsd|compat|freebsd]\n"
+	      "       [--errno NAME|NUMBER | --einval-unless-socket] [--no-proc] [--] COMMAND [ARGS...]\n"
 	      "\n"
 	      "Run COMMAND with the sendfile syscall (and sendfile64 of the 32-bit x86\n"
-	      "ABI) failing, by a seccomp filter; every other syscall works as usual.\n"
-	      "Every ABI of the kernel is filtered (x86_64, i386, x32).\n"
+	      "ABI) failing, by a seccomp filter, or behaving as a BSD's Linux layer\n"
+	      "makes it behave; every other syscall works as usual. Every ABI of the\n"
+	      "kernel is filtered (x86_64, i386, x32).\n"
 	      "\n"
 	      "  --profile sendfile        only sendfile fails (the default)\n"
-	      "  --profile compat          NetBSD's amd64 compat_linux: also\n"
+	      "  --profile netbsd          NetBSD's amd64 compat_linux: also\n"
 	      "                            process_vm_readv, process_vm_writev, splice,\n"
 	      "                            vmsplice, tee and copy_file_range fail with\n"
 	      "                            ENOSYS, and fcntl's F_GETPIPE_SZ and\n"
-	      "                            F_SETPIPE_SZ with EINVAL (netbsd: the same)\n"
+	      "                            F_SETPIPE_SZ with EINVAL (compat: the same)\n"
+	      "  --profile freebsd         FreeBSD's linuxulator: a supervisor process\n"
+	      "                            performs each sendfile as FreeBSD's kernel\n"
+	      "                            does: from a regular file (or memfd) into a\n"
+	      "                            connected stream socket only (EINVAL for\n"
+	      "                            other outputs, for count 0 and for a negative\n"
+	      "                            offset), and a call that moved bytes and then\n"
+	      "                            met a full non-blocking socket (EAGAIN) or a\n"
+	      "                            signal (EINTR, even under SA_RESTART) fails\n"
+	      "                            with those bytes sent and the offset unmoved.\n"
+	      "                            process_vm_readv, process_vm_writev, tee,\n"
+	      "                            vmsplice, preadv2, pwritev2, the pidfd and\n"
+	      "                            io_uring calls fail with ENOSYS, splice and\n"
+	      "                            fcntl's pipe sizes with EINVAL. Needs Linux\n"
+	      "                            5.6; with --no-proc a signal under SA_RESTART\n"
+	      "                            restarts the call instead of giving EINTR\n"
 	      "  --no-proc                 run COMMAND in a private mount namespace whose\n"
 	      "                            /proc is empty, as where no Linux procfs is\n"
 	      "                            mounted (needs root: CAP_SYS_ADMIN)\n"
 	      "  --errno E                 fail every sendfile with E (default ENOSYS, as\n"
 	      "                            NetBSD's compat_linux); a name such as EPERM,\n"
 	      "                            EINVAL, EOPNOTSUPP, or a number 1..4095\n"
-	      "  --einval-unless-socket    FreeBSD's Linux layer: fail with EINVAL when\n"
-	      "                            count is 0, run other calls.  FreeBSD also\n"
-	      "                            fails when out_fd is not a socket; seccomp sees\n"
-	      "                            only the fd number, not its type, so that part\n"
-	      "                            is not emulated\n"
+	      "  --einval-unless-socket    an errno-only sketch of FreeBSD's layer: fail\n"
+	      "                            with EINVAL when count is 0 and run every other\n"
+	      "                            call on Linux's own sendfile (seccomp sees the\n"
+	      "                            descriptors' numbers, not their kinds);\n"
+	      "                            --profile freebsd plays the layer itself\n"
 	      "  --help                    show this help\n"
 	      "\n"
 	      "Exit status: COMMAND's, 127 if it cannot be run, 2 for a usage error.\n",
@@ -87,7 +105,7 @@ static int parse_errno(const char *s)
 
 int main(int argc, char **argv)
 {
-	int err = ENOSYS, einval_unless_socket = 0, errno_given = 0, compat = 0, no_proc = 0;
+	int err = ENOSYS, einval_unless_socket = 0, errno_given = 0, compat = 0, freebsd = 0, no_proc = 0;
 	int i = 1;
 
 	for (; i < argc && argv[i][0] == '-'; i++) {
@@ -102,12 +120,13 @@ int main(int argc, char **argv)
 			const char *v = a[9] == '=' ? a + 10 : argv[++i];
 			if (!v)
 				return usage_error("--profile needs a value", NULL);
+			compat = freebsd = 0;
 			if (strcmp(v, "compat") == 0 || strcmp(v, "netbsd") == 0)
 				compat = 1;
-			else if (strcmp(v, "sendfile") == 0)
-				compat = 0;
-			else
-				return usage_error("unknown profile (sendfile, compat)", v);
+			else if (strcmp(v, "freebsd") == 0)
+				freebsd = 1;
+			else if (strcmp(v, "sendfile") != 0)
+				return usage_error("unknown profile (sendfile, netbsd, compat, freebsd)", v);
 		} else if (strcmp(a, "--no-proc") == 0) {
 			no_proc = 1;
 		} else if (strcmp(a, "--einval-unless-socket") == 0) {
@@ -125,21 +144,30 @@ int main(int argc, char **argv)
 	}
 	if (errno_given && einval_unless_socket)
 		return usage_error("--errno and --einval-unless-socket exclude each other", NULL);
+	if (freebsd && (errno_given || einval_unless_socket))
+		return usage_error("--profile freebsd decides sendfile's results itself: no --errno or "
+				   "--einval-unless-socket with it", NULL);
 	if (i >= argc)
 		return usage_error("no command given", NULL);
 	if (einval_unless_socket)
 		err = EINVAL;
 
+	/* The filter first, /proc second: the freebsd profile's supervisor,
+	 * started by sfk_install, stays in this mount namespace, where it reads
+	 * the program's signals from /proc; the program goes on without. */
+	struct sfk_rules rules = { .sendfile_errno = freebsd ? 0 : err,
+				   .sendfile_count_zero = einval_unless_socket,
+				   .compat = compat,
+				   .freebsd = freebsd };
 	int rc;
+	if ((rc = sfk_install(&rules)) != 0) {
+		fprintf(stderr, PROG ": cannot install the seccomp filter: %s%s\n", strerror(-rc),
+			freebsd ? " (the freebsd profile needs Linux 5.6 or newer)" : "");
+		return 127;
+	}
 	if (no_proc && (rc = sfk_hide_proc(NULL)) != 0) {
 		fprintf(stderr, PROG ": --no-proc: cannot cover /proc in a private mount namespace: %s%s\n",
 			strerror(-rc), rc == -EPERM ? " (it needs root, CAP_SYS_ADMIN)" : "");
-		return 127;
-	}
-	struct sfk_rules rules = { .sendfile_errno = err, .sendfile_count_zero = einval_unless_socket,
-				   .compat = compat };
-	if ((rc = sfk_install(&rules)) != 0) {
-		fprintf(stderr, PROG ": cannot install the seccomp filter: %s\n", strerror(-rc));
 		return 127;
 	}
 

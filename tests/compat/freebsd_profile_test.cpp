@@ -1,0 +1,1127 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// The freebsd kernel profile (toolchain/kernel_profile.c) against the text
+// of FreeBSD's linuxulator: sys/compat/linux/linux_socket.c (linux_sendfile,
+// linux_sendfile64, linux_sendfile_common) and sys/kern/kern_sendfile.c
+// (vn_sendfile, sendfile_getobj, sendfile_getsock, sendfile_wait_generic).
+// Each case runs in a forked child that installs the profile and calls the
+// raw sendfile syscall; the shim is not involved. The child reports numbers
+// ("name value" lines) through a pipe; a call's result is its count, or
+// minus its errno.
+#include <catch2/catch.hpp>
+
+#include <sfshim/sfshim.h>
+
+#include "platform/platform.h" // forget_learned_state
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "io.h"
+#include "kernel_profile.h"
+
+#ifndef SFSHIM_COMPAT_SCRATCH_DIR
+#define SFSHIM_COMPAT_SCRATCH_DIR "/tmp"
+#endif
+
+namespace {
+
+using Report = std::map<std::string, long long>;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kChildMs = 60000;
+
+// ---- the child's side -------------------------------------------------
+
+unsigned char pattern(uint64_t pos)
+{
+    uint64_t x = (pos + 1) * 0x9e3779b97f4a7c15ull;
+    x ^= x >> 29;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 32;
+    return static_cast<unsigned char>(x);
+}
+
+bool is_pattern(const std::string &s, size_t at, size_t len, uint64_t pos)
+{
+    if (at + len > s.size())
+        return false;
+    for (size_t i = 0; i < len; ++i)
+        if (static_cast<unsigned char>(s[at + i]) != pattern(pos + i))
+            return false;
+    return true;
+}
+
+// An unlinked scratch file of `size` pattern bytes, open for reading and
+// writing at position 0.
+int make_file(size_t size)
+{
+    mkdir(SFSHIM_COMPAT_SCRATCH_DIR, 0755);
+    std::string path = std::string(SFSHIM_COMPAT_SCRATCH_DIR) + "/freebsd-profile-XXXXXX";
+    int fd = mkstemp(&path[0]);
+    if (fd < 0)
+        return -1;
+    unlink(path.c_str());
+    std::string buf;
+    for (size_t done = 0; done < size;) {
+        size_t n = std::min<size_t>(size - done, 1 << 16);
+        buf.resize(n);
+        for (size_t i = 0; i < n; ++i)
+            buf[i] = static_cast<char>(pattern(done + i));
+        if (!sftest::write_all(fd, buf))
+            return -1;
+        done += n;
+    }
+    lseek(fd, 0, SEEK_SET);
+    return fd;
+}
+
+// The raw syscall: its count, or minus its errno.
+long long sf(int out, int in, void *offset, size_t count)
+{
+    errno = 0;
+    long r = syscall(SYS_sendfile, out, in, offset, count);
+    return r < 0 ? -errno : r;
+}
+
+void unix_pair(int type, int sv[2]) { socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv); }
+
+// A connected loopback TCP pair: sv[0] the client, sv[1] the accepted end.
+bool tcp_pair(int sv[2])
+{
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (l < 0 || bind(l, reinterpret_cast<sockaddr *>(&a), sizeof a) != 0 || listen(l, 1) != 0 ||
+        getsockname(l, reinterpret_cast<sockaddr *>(&a), &len) != 0)
+        return false;
+    sv[0] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (connect(sv[0], reinterpret_cast<sockaddr *>(&a), sizeof a) != 0)
+        return false;
+    sv[1] = accept4(l, nullptr, nullptr, SOCK_CLOEXEC);
+    close(l);
+    return sv[1] >= 0;
+}
+
+// Reads fd until end of file on a thread of its own.
+class Drain {
+public:
+    explicit Drain(int fd) : fd_(fd), thread_([this] { run(); }) {}
+    ~Drain()
+    {
+        if (thread_.joinable())
+            thread_.join();
+    }
+    const std::string &finish()
+    {
+        thread_.join();
+        return data_;
+    }
+
+private:
+    void run()
+    {
+        char buf[1 << 16];
+        for (;;) {
+            ssize_t n = read(fd_, buf, sizeof buf);
+            if (n > 0)
+                data_.append(buf, static_cast<size_t>(n));
+            else if (!(n < 0 && errno == EINTR))
+                return;
+        }
+    }
+    int fd_;
+    std::string data_;
+    std::thread thread_;
+};
+
+// What fd holds right now, without waiting.
+std::string drain_now(int fd)
+{
+    std::string out;
+    char buf[1 << 16];
+    for (;;) {
+        ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n > 0)
+            out.append(buf, static_cast<size_t>(n));
+        else if (!(n < 0 && errno == EINTR))
+            return out;
+    }
+}
+
+long gettid_() { return syscall(SYS_gettid); }
+
+// Is thread tid inside system call nr (running or asleep in it)?
+bool in_syscall(int proc_dir, long tid, long nr)
+{
+    char path[64], buf[256];
+    std::snprintf(path, sizeof path, "self/task/%ld/syscall", tid);
+    int fd = proc_dir >= 0 ? openat(proc_dir, path, O_RDONLY | O_CLOEXEC)
+                           : open((std::string("/proc/") + path).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    return buf[0] >= '0' && buf[0] <= '9' && std::strtol(buf, nullptr, 10) == nr;
+}
+
+// Waits until thread tid is inside sendfile and the socket `out` has
+// stopped taking bytes: SIOCOUTQ the same, and no room, over five looks
+// 10 ms apart. False when 10 s passed first.
+bool wait_until_blocked(int proc_dir, long tid, int out, bool shim = false)
+{
+    auto deadline = Clock::now() + std::chrono::seconds(10);
+    int last = -1, same = 0;
+    while (Clock::now() < deadline) {
+        int queued = 0;
+        pollfd p{out, POLLOUT, 0};
+        bool full = ioctl(out, SIOCOUTQ, &queued) == 0 && queued > 0 && poll(&p, 1, 0) == 0;
+        // The shim's emulation waits for room in poll (or a blocking write).
+        bool waiting = shim ? in_syscall(proc_dir, tid, SYS_poll) || in_syscall(proc_dir, tid, SYS_ppoll) ||
+                                  in_syscall(proc_dir, tid, SYS_writev) || in_syscall(proc_dir, tid, SYS_sendto) ||
+                                  in_syscall(proc_dir, tid, SYS_sendmsg) || in_syscall(proc_dir, tid, SYS_write)
+                            : in_syscall(proc_dir, tid, SYS_sendfile);
+        if (waiting && full && queued == last) {
+            if (++same >= 5)
+                return true;
+        } else {
+            same = 0;
+        }
+        last = queued;
+        usleep(10 * 1000);
+    }
+    return false;
+}
+
+std::atomic<int> g_signals{0};
+void count_signal(int) { g_signals++; }
+
+void handle(int sig, int flags)
+{
+    struct sigaction sa{};
+    sa.sa_handler = count_signal;
+    sa.sa_flags = flags;
+    sigemptyset(&sa.sa_mask);
+    sigaction(sig, &sa, nullptr);
+}
+
+// ---- the test's side --------------------------------------------------
+
+struct Options {
+    bool hide_proc = false;  // sfk_hide_proc before the profile
+    bool install = true;     // install the profile (false: the body does)
+};
+
+// Runs body in a forked child under the freebsd profile and returns its
+// report; fails the test when the child does not report in time.
+Report in_profile(const std::function<void(Report &, int proc_dir)> &body, Options opt = Options())
+{
+    int p[2];
+    REQUIRE(pipe2(p, O_CLOEXEC) == 0);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        close(p[0]);
+        Report r;
+        int proc_dir = -1;
+        if (opt.hide_proc)
+            r["hide_proc"] = sfk_hide_proc(&proc_dir);
+        if (opt.install) {
+            sfk_rules rules{};
+            rules.freebsd = 1;
+            r["install"] = sfk_install(&rules);
+        }
+        if (r["install"] == 0 && r["hide_proc"] == 0)
+            body(r, proc_dir);
+        std::ostringstream s;
+        for (const auto &kv : r)
+            s << kv.first << ' ' << kv.second << '\n';
+        sftest::write_all(p[1], s.str());
+        _exit(0);
+    }
+    close(p[1]);
+    std::string out;
+    sftest::ChildEnd end = sftest::collect_child(pid, p[0], kChildMs, &out);
+    if (end.timed_out)
+        FAIL("timed out: the child gave no report within " << kChildMs << " ms");
+    INFO("the child's report:\n" << out);
+    REQUIRE(WIFEXITED(end.status));
+    REQUIRE(WEXITSTATUS(end.status) == 0);
+    Report r;
+    std::istringstream in(out);
+    std::string k;
+    long long v;
+    while (in >> k >> v)
+        r[k] = v;
+    REQUIRE(r.count("install"));
+    if (r["hide_proc"] == -EPERM)
+        return r; // no root: the caller says it is not tested
+    REQUIRE(r["hide_proc"] == 0);
+    REQUIRE(r["install"] == 0);
+    return r;
+}
+
+} // namespace
+
+TEST_CASE("count 0 gives EINVAL, after the input's checks and before the output's", "[args]")
+{
+    Report r = in_profile([](Report &rep, int) {
+        int fd = make_file(1000);
+        int sv[2], pp[2];
+        unix_pair(SOCK_STREAM, sv);
+        pipe2(pp, O_CLOEXEC);
+        long off = 0;
+        rep["count0"] = sf(sv[0], fd, &off, 0);
+        rep["count0_null_offset"] = sf(sv[0], fd, nullptr, 0);
+        rep["count0_bad_in"] = sf(sv[0], 999, &off, 0);      // fget_read first: EBADF
+        rep["count0_pipe_in"] = sf(sv[0], pp[0], nullptr, 0); // then ESPIPE
+        rep["count0_bad_out"] = sf(999, fd, &off, 0);        // out is looked at after count
+        rep["count0_pipe_out"] = sf(pp[1], fd, &off, 0);
+        rep["nothing_sent"] = drain_now(sv[1]).size();
+    });
+    CHECK(r["count0"] == -EINVAL);
+    CHECK(r["count0_null_offset"] == -EINVAL);
+    CHECK(r["count0_bad_in"] == -EBADF);
+    CHECK(r["count0_pipe_in"] == -ESPIPE);
+    CHECK(r["count0_bad_out"] == -EINVAL);
+    CHECK(r["count0_pipe_out"] == -EINVAL);
+    CHECK(r["nothing_sent"] == 0);
+}
+
+TEST_CASE("a negative offset gives EINVAL", "[args]")
+{
+    Report r = in_profile([](Report &rep, int) {
+        int fd = make_file(1000);
+        int sv[2];
+        unix_pair(SOCK_STREAM, sv);
+        long off = -1;
+        rep["minus1"] = sf(sv[0], fd, &off, 10);
+        rep["minus1_after"] = off;
+        off = LONG_MIN;
+        rep["min"] = sf(sv[0], fd, &off, 10);
+    });
+    CHECK(r["minus1"] == -EINVAL);
+    CHECK(r["minus1_after"] == -1);
+    CHECK(r["min"] == -EINVAL);
+}
+
+TEST_CASE("out_fd must be a connected stream socket: EINVAL for the other kinds, ENOTCONN unconnected", "[args]")
+{
+    Report r = in_profile([](Report &rep, int) {
+        int fd = make_file(1000);
+        long off = 0;
+        int pp[2];
+        pipe2(pp, O_CLOEXEC);
+        rep["pipe"] = sf(pp[1], fd, &off, 10);
+        int file_out = make_file(0);
+        rep["regular_file"] = sf(file_out, fd, &off, 10);
+        int udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        rep["udp"] = sf(udp, fd, &off, 10);
+        int dg[2], sp[2];
+        unix_pair(SOCK_DGRAM, dg);
+        rep["unix_dgram"] = sf(dg[0], fd, &off, 10);
+        unix_pair(SOCK_SEQPACKET, sp);
+        rep["unix_seqpacket"] = sf(sp[0], fd, &off, 10);
+        rep["no_descriptor"] = sf(999, fd, &off, 10);
+        int lone = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        rep["unconnected"] = sf(lone, fd, &off, 10);
+        int tcp_listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        bind(tcp_listener, reinterpret_cast<sockaddr *>(&a), sizeof a);
+        listen(tcp_listener, 1);
+        rep["listening"] = sf(tcp_listener, fd, &off, 10);
+        // At the end of the file vn_sendfile's loop does not run, and the
+        // socket's state is never asked.
+        off = 1000;
+        rep["unconnected_at_eof"] = sf(lone, fd, &off, 10);
+        rep["offset_after"] = off;
+    });
+    CHECK(r["pipe"] == -EINVAL);
+    CHECK(r["regular_file"] == -EINVAL);
+    CHECK(r["udp"] == -EINVAL);
+    CHECK(r["unix_dgram"] == -EINVAL);
+    CHECK(r["unix_seqpacket"] == -EINVAL);
+    CHECK(r["no_descriptor"] == -EBADF);
+    CHECK(r["unconnected"] == -ENOTCONN);
+    CHECK(r["listening"] == -ENOTCONN);
+    CHECK(r["unconnected_at_eof"] == 0);
+    CHECK(r["offset_after"] == 1000);
+}
+
+TEST_CASE("in_fd: ESPIPE for a pipe or socket without an offset, EINVAL with one or for non-files, EBADF "
+          "unreadable",
+          "[args]")
+{
+    Report r = in_profile([](Report &rep, int) {
+        int sv[2], other[2], pp[2];
+        unix_pair(SOCK_STREAM, sv);
+        unix_pair(SOCK_STREAM, other);
+        pipe2(pp, O_CLOEXEC);
+        long off = 0;
+        rep["pipe_null"] = sf(sv[0], pp[0], nullptr, 10);
+        rep["pipe_offset"] = sf(sv[0], pp[0], &off, 10);
+        rep["socket_null"] = sf(sv[0], other[0], nullptr, 10);
+        rep["socket_offset"] = sf(sv[0], other[0], &off, 10);
+        rep["pipe_write_end"] = sf(sv[0], pp[1], &off, 10); // not open for reading
+        std::string path = std::string(SFSHIM_COMPAT_SCRATCH_DIR) + "/freebsd-profile-wronly";
+        int wronly = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        sftest::write_all(wronly, "0123456789");
+        rep["write_only"] = sf(sv[0], wronly, &off, 10);
+        int opath = open(path.c_str(), O_PATH | O_CLOEXEC);
+        rep["o_path"] = sf(sv[0], opath, &off, 10);
+        unlink(path.c_str());
+        int dir = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        rep["directory"] = sf(sv[0], dir, &off, 10);
+        rep["directory_null"] = sf(sv[0], dir, nullptr, 10);
+        int zero = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+        rep["dev_zero"] = sf(sv[0], zero, &off, 10);
+        int status = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+        rep["proc_file"] = status < 0 ? 1 : sf(sv[0], status, &off, 10);
+        rep["no_descriptor"] = sf(sv[0], 999, &off, 10);
+        rep["nothing_sent"] = drain_now(sv[1]).size();
+    });
+    CHECK(r["pipe_null"] == -ESPIPE);
+    CHECK(r["pipe_offset"] == -EINVAL);
+    CHECK(r["socket_null"] == -ESPIPE);
+    CHECK(r["socket_offset"] == -EINVAL);
+    CHECK(r["pipe_write_end"] == -EBADF);
+    CHECK(r["write_only"] == -EBADF);
+    CHECK(r["o_path"] == -EBADF);
+    CHECK(r["directory"] == -EINVAL);
+    CHECK(r["directory_null"] == -EINVAL);
+    CHECK(r["dev_zero"] == -EINVAL);
+    CHECK(r["proc_file"] == -EINVAL); // linprocfs: a pseudofs vnode without a VM object
+    CHECK(r["no_descriptor"] == -EBADF);
+    CHECK(r["nothing_sent"] == 0);
+}
+
+TEST_CASE("into a Unix stream socket the bytes arrive, the count is returned and *offset advances", "[data]")
+{
+    Report r = in_profile([](Report &rep, int) {
+        int fd = make_file(200000);
+        int sv[2];
+        unix_pair(SOCK_STREAM, sv);
+        Drain drain(sv[1]);
+        long off = 1000;
+        rep["r"] = sf(sv[0], fd, &off, 150000);
+        rep["offset"] = off;
+        rep["position"] = lseek(fd, 0, SEEK_CUR);
+        shutdown(sv[0], SHUT_WR);
+        const std::string &got = drain.finish();
+        rep["received"] = got.size();
+        rep["bytes_match"] = is_pattern(got, 0, 150000, 1000);
+    });
+    CHECK(r["r"] == 150000);
+    CHECK(r["offset"] == 151000);
+    CHECK(r["position"] == 0);
+    CHECK(r["received"] == 150000);
+    CHECK(r["bytes_match"] == 1);
+}
+
+TEST_CASE("into a TCP socket the bytes arrive, the count is returned and *offset advances", "[data]")
+{
+    Report r = in_profile([](Report &rep, int) {
+        const size_t size = 3 << 20;
+        int fd = make_file(size);
+        int sv[2];
+        rep["tcp"] = tcp_pair(sv);
+        Drain drain(sv[1]);
+        long off = 0;
+        rep["r"] = sf(sv[0], fd, &off, size);
+        rep["offset"] = off;
+        shutdown(sv[0], SHUT_WR);
+        const std::string &got = drain.finish();
+        rep["received"] = got.size();
+        rep["bytes_match"] = is_pattern(got, 0, size, 0);
+    });
+    REQUIRE(r["tcp"] == 1);
+    CHECK(r["r"] == 3 << 20);
+    CHECK(r["offset"] == 3 << 20);
+    CHECK(r["received"] == 3 << 20);
+    CHECK(r["bytes_match"] == 1);
+}
+
+TEST_CASE("with a NULL offset the file position advances by the count", "[data]")
+{
+    Report r = in_profile([](Report &rep, int) {
+        int fd = make_file(100000);
+        int sv[2];
+        unix_pair(SOCK_STREAM, sv);
+        Drain drain(sv[1]);
+        lseek(fd, 5000, SEEK_SET);
+        rep["r"] = sf(sv[0], fd, nullptr, 10000);
+        rep["position"] = lseek(fd, 0, SEEK_CUR);
+        shutdown(sv[0], SHUT_WR);
+        const std::string &got = drain.finish();
+        rep["received"] = got.size();
+        rep["bytes_match"] = is_pattern(got, 0, 10000, 5000);
+    });
+    CHECK(r["r"] == 10000);
+    CHECK(r["position"] == 15000);
+    CHECK(r["received"] == 10000);
+    CHECK(r["bytes_match"] == 1);
+}
+
+TEST_CASE("the end of the file gives a short count, and 0 at or past it", "[data]")
+{
+    Report r = in_profile([](Report &rep, int) {
+        int fd = make_file(1000);
+        int sv[2];
+        unix_pair(SOCK_STREAM, sv);
+        long off = 900;
+        rep["short"] = sf(sv[0], fd, &off, 500);
+        rep["short_offset"] = off;
+        rep["at_end"] = sf(sv[0], fd, &off, 500);
+        rep["at_end_offset"] = off;
+        off = 5000;
+        rep["past_end"] = sf(sv[0], fd, &off, 500);
+        rep["past_end_offset"] = off;
+        // A count of 2^63 or more is negative in omin(nbytes, ...): no round.
+        // (A 64-bit l_size_t only.)
+        off = 0;
+        rep["huge_count"] = sizeof(size_t) == 8 ? sf(sv[0], fd, &off, (SIZE_MAX >> 1) + 1) : 0;
+        std::string got = drain_now(sv[1]);
+        rep["received"] = got.size();
+        rep["bytes_match"] = is_pattern(got, 0, 100, 900);
+    });
+    CHECK(r["short"] == 100);
+    CHECK(r["short_offset"] == 1000);
+    CHECK(r["at_end"] == 0);
+    CHECK(r["at_end_offset"] == 1000);
+    CHECK(r["past_end"] == 0);
+    CHECK(r["past_end_offset"] == 5000);
+    CHECK(r["huge_count"] == 0);
+    CHECK(r["received"] == 100);
+    CHECK(r["bytes_match"] == 1);
+}
+
+TEST_CASE("an unreadable offset pointer gives EFAULT first, a read-only one EFAULT after the bytes went out",
+          "[args]")
+{
+    Report r = in_profile([](Report &rep, int) {
+        int fd = make_file(1000);
+        int sv[2];
+        unix_pair(SOCK_STREAM, sv);
+        // copyin comes before any descriptor is looked at.
+        rep["unmapped_bad_fds"] = sf(999, 998, reinterpret_cast<void *>(8), 10);
+        rep["unmapped"] = sf(sv[0], fd, reinterpret_cast<void *>(8), 10);
+        // copyout after the move: readable, not writable.
+        void *page = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        long *off = static_cast<long *>(page);
+        *off = 100;
+        mprotect(page, 4096, PROT_READ);
+        rep["read_only"] = sf(sv[0], fd, off, 10);
+        rep["read_only_offset"] = *off;
+        std::string got = drain_now(sv[1]);
+        rep["received"] = got.size();
+        rep["bytes_match"] = is_pattern(got, 0, 10, 100);
+    });
+    CHECK(r["unmapped_bad_fds"] == -EFAULT);
+    CHECK(r["unmapped"] == -EFAULT);
+    CHECK(r["read_only"] == -EFAULT);
+    CHECK(r["read_only_offset"] == 100);
+    CHECK(r["received"] == 10);
+    CHECK(r["bytes_match"] == 1);
+}
+
+TEST_CASE("a memfd is sent like a file (FreeBSD's shared memory object)", "[data]")
+{
+    Report r = in_profile([](Report &rep, int) {
+        int mfd = static_cast<int>(syscall(SYS_memfd_create, "freebsd-profile", 0));
+        std::string data(50000, '\0');
+        for (size_t i = 0; i < data.size(); ++i)
+            data[i] = static_cast<char>(pattern(i));
+        sftest::write_all(mfd, data);
+        int sv[2];
+        unix_pair(SOCK_STREAM, sv);
+        Drain drain(sv[1]);
+        long off = 10;
+        rep["r"] = sf(sv[0], mfd, &off, 40000);
+        rep["offset"] = off;
+        shutdown(sv[0], SHUT_WR);
+        const std::string &got = drain.finish();
+        rep["received"] = got.size();
+        rep["bytes_match"] = is_pattern(got, 0, 40000, 10);
+    });
+    CHECK(r["r"] == 40000);
+    CHECK(r["offset"] == 40010);
+    CHECK(r["received"] == 40000);
+    CHECK(r["bytes_match"] == 1);
+}
+
+TEST_CASE("a closed or reset peer gives EPIPE, and no SIGPIPE", "[peers]")
+{
+    Report r = in_profile([](Report &rep, int) {
+        handle(SIGPIPE, 0);
+        int fd = make_file(100000);
+        int sv[2];
+        unix_pair(SOCK_STREAM, sv);
+        close(sv[1]);
+        long off = 0;
+        rep["unix_closed"] = sf(sv[0], fd, &off, 1000);
+        rep["unix_offset"] = off;
+        int tv[2];
+        rep["tcp"] = tcp_pair(tv);
+        linger lg{1, 0};
+        setsockopt(tv[1], SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        close(tv[1]); // a reset
+        pollfd p{tv[0], POLLRDHUP, 0};
+        auto deadline = Clock::now() + std::chrono::seconds(10);
+        while (poll(&p, 1, 100) == 0 && Clock::now() < deadline) {
+        }
+        rep["reset_seen"] = (p.revents & (POLLRDHUP | POLLERR | POLLHUP)) != 0;
+        rep["tcp_reset"] = sf(tv[0], fd, &off, 1000);
+        int lone[2];
+        unix_pair(SOCK_STREAM, lone);
+        shutdown(lone[0], SHUT_WR);
+        rep["shut_down"] = sf(lone[0], fd, &off, 1000);
+        rep["sigpipes"] = g_signals.load();
+    });
+    CHECK(r["unix_closed"] == -EPIPE);
+    CHECK(r["unix_offset"] == 0);
+    REQUIRE(r["tcp"] == 1);
+    REQUIRE(r["reset_seen"] == 1);
+    CHECK(r["tcp_reset"] == -EPIPE);
+    CHECK(r["shut_down"] == -EPIPE);
+    CHECK(r["sigpipes"] == 0);
+}
+
+TEST_CASE("a non-blocking socket that fills after N bytes gives -1 EAGAIN with the N bytes sent and the offset "
+          "unmoved",
+          "[eagain]")
+{
+    Report r = in_profile([](Report &rep, int) {
+        const size_t size = 1 << 20;
+        int fd = make_file(size);
+        int sv[2];
+        unix_pair(SOCK_STREAM, sv);
+        int sndbuf = 32768;
+        setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+        fcntl(sv[0], F_SETFL, O_NONBLOCK);
+        long off = 0;
+        rep["r"] = sf(sv[0], fd, &off, size);
+        rep["offset"] = off;
+        std::string got = drain_now(sv[1]);
+        rep["received"] = got.size();
+        rep["bytes_match"] = is_pattern(got, 0, got.size(), 0);
+        // The same through the file position: it stays where it was.
+        rep["null_r"] = sf(sv[0], fd, nullptr, size);
+        rep["null_position"] = lseek(fd, 0, SEEK_CUR);
+        got = drain_now(sv[1]);
+        rep["null_received"] = got.size();
+        rep["null_bytes_match"] = is_pattern(got, 0, got.size(), 0);
+    });
+    CHECK(r["r"] == -EAGAIN);
+    CHECK(r["offset"] == 0);
+    CHECK(r["received"] > 0);
+    CHECK(r["received"] < 1 << 20);
+    CHECK(r["bytes_match"] == 1);
+    CHECK(r["null_r"] == -EAGAIN);
+    CHECK(r["null_position"] == 0);
+    CHECK(r["null_received"] > 0);
+    CHECK(r["null_bytes_match"] == 1);
+}
+
+// What an event-loop server does with that EAGAIN (nginx's
+// ngx_linux_sendfile_chain: the header written, the body by sendfile, on
+// EAGAIN wait for the socket to be writable and send from the same offset
+// again): the bytes the failed call moved go out twice. The negative
+// control for the shim's fix, which must not let this happen.
+namespace {
+
+// The kernel's call (raw) or the shim's in AUTO: count, or minus errno.
+using Sender = long long (*)(int, int, void *, size_t);
+
+long long shim_auto(int out, int in, void *offset, size_t count)
+{
+    errno = 0;
+    long r = sfshim_sendfile_mode(SFSHIM_MODE_AUTO, out, in, static_cast<int64_t *>(offset), count);
+    return r < 0 ? -errno : r;
+}
+
+void nginx_retry(Report &rep, Sender send)
+{
+    // The process learns its layer anew (forked from one that may have
+    // called the shim in a working kernel).
+    sfshim::platform::forget_learned_state();
+    const size_t header = 48 << 10, body = 48 << 10;
+    int fd = make_file(body);
+    int sv[2];
+    unix_pair(SOCK_STREAM, sv);
+    // Room for the header and a part of the body only (Linux doubles
+    // SO_SNDBUF: 64 KiB); an empty buffer takes the whole body.
+    int sndbuf = 32768;
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    fcntl(sv[0], F_SETFL, O_NONBLOCK);
+    std::string head(header, 'H');
+    rep["header_written"] = write(sv[0], head.data(), head.size());
+    long off = 0;
+    rep["first"] = send(sv[0], fd, &off, body);
+    rep["first_offset"] = off;
+    // The client reads from now on.
+    Drain drain(sv[1]);
+    int calls = 1;
+    while (off < static_cast<long>(body) && calls < 100) {
+        pollfd p{sv[0], POLLOUT, 0};
+        if (poll(&p, 1, 10000) != 1) {
+            rep["timed_out"] = 1;
+            break;
+        }
+        long long n = send(sv[0], fd, &off, body - static_cast<size_t>(off));
+        ++calls;
+        if (n < 0 && n != -EAGAIN) {
+            rep["error"] = n;
+            break;
+        }
+    }
+    rep["calls"] = calls;
+    rep["offset"] = off;
+    shutdown(sv[0], SHUT_WR);
+    const std::string &got = drain.finish();
+    long long dup = static_cast<long long>(got.size()) - static_cast<long long>(header + body);
+    rep["received"] = got.size();
+    rep["duplicated"] = dup;
+    rep["header_intact"] = got.compare(0, header, head) == 0;
+    rep["body_once"] = dup == 0 && is_pattern(got, header, body, 0);
+    // The body's first `dup` bytes, then the whole body again.
+    rep["moved_bytes_then_body"] = dup > 0 && is_pattern(got, header, static_cast<size_t>(dup), 0) &&
+                                   is_pattern(got, header + static_cast<size_t>(dup), body, 0);
+}
+
+} // namespace
+
+TEST_CASE("negative control: an nginx-style retry after that EAGAIN sends the moved bytes twice", "[eagain]")
+{
+    Report r = in_profile([](Report &rep, int) { nginx_retry(rep, sf); });
+    CHECK(r["header_written"] == 48 << 10);
+    CHECK(r["first"] == -EAGAIN);
+    CHECK(r["first_offset"] == 0);
+    CHECK(r["timed_out"] == 0);
+    CHECK(r["error"] == 0);
+    CHECK(r["offset"] == 48 << 10);
+    CHECK(r["header_intact"] == 1);
+    CHECK(r["duplicated"] > 0);
+    CHECK(r["moved_bytes_then_body"] == 1);
+}
+
+// The shim in AUTO on this layer passes no call to its sendfile (it refuses
+// count 0: platform::native_sendfile_keeps_counts) and emulates each one
+// with Linux's partial count: the same retry sends every byte once.
+TEST_CASE("through the shim in auto the same nginx-style retry sends every byte once", "[eagain][shim]")
+{
+    Report r = in_profile([](Report &rep, int) {
+        sfshim_stats_reset();
+        nginx_retry(rep, shim_auto);
+        sfshim_stats st;
+        sfshim_stats_get(&st);
+        rep["native_calls"] = static_cast<long long>(st.native_calls);
+    });
+    CHECK(r["header_written"] == 48 << 10);
+    CHECK(r["first"] > 0); // Linux's partial count
+    CHECK(r["first"] < 48 << 10);
+    CHECK(r["first_offset"] == r["first"]);
+    CHECK(r["timed_out"] == 0);
+    CHECK(r["error"] == 0);
+    CHECK(r["offset"] == 48 << 10);
+    CHECK(r["header_intact"] == 1);
+    CHECK(r["duplicated"] == 0);
+    CHECK(r["body_once"] == 1);
+    CHECK(r["native_calls"] == 0);
+}
+
+namespace {
+
+// A blocking socket whose reader has stalled; SIGUSR1 (handled with
+// sa_flags) from another thread once the call waits for room. Reports the
+// call's result, the offset, the handler's runs and what went out.
+void signal_while_waiting(Report &rep, int proc_dir, int sa_flags, bool shim = false)
+{
+    sfshim::platform::forget_learned_state();
+    handle(SIGUSR1, sa_flags);
+    const size_t size = 4 << 20;
+    int fd = make_file(size);
+    int sv[2];
+    unix_pair(SOCK_STREAM, sv);
+    int sndbuf = 32768;
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    long tid = gettid_();
+    pthread_t self = pthread_self();
+    std::thread signaller([&] {
+        rep["blocked"] = wait_until_blocked(proc_dir, tid, sv[0], shim);
+        pthread_kill(self, SIGUSR1);
+    });
+    long off = 0;
+    rep["r"] = shim ? shim_auto(sv[0], fd, &off, size) : sf(sv[0], fd, &off, size);
+    signaller.join();
+    rep["offset"] = off;
+    rep["handled"] = g_signals.load();
+    std::string got = drain_now(sv[1]);
+    rep["received"] = got.size();
+    rep["bytes_match"] = is_pattern(got, 0, got.size(), 0);
+}
+
+} // namespace
+
+TEST_CASE("a signal while a blocking call waits for room gives -1 EINTR with the bytes sent", "[signals]")
+{
+    Report r = in_profile([](Report &rep, int proc_dir) { signal_while_waiting(rep, proc_dir, 0); });
+    INFO("blocked: the call was seen waiting for room before the signal");
+    REQUIRE(r["blocked"] == 1);
+    CHECK(r["r"] == -EINTR);
+    CHECK(r["offset"] == 0);
+    CHECK(r["handled"] == 1);
+    CHECK(r["received"] > 0);
+    CHECK(r["bytes_match"] == 1);
+}
+
+TEST_CASE("under SA_RESTART the call still gives EINTR (vn_sendfile turns ERESTART into EINTR)", "[signals]")
+{
+    Report r = in_profile([](Report &rep, int proc_dir) { signal_while_waiting(rep, proc_dir, SA_RESTART); });
+    REQUIRE(r["blocked"] == 1);
+    CHECK(r["r"] == -EINTR);
+    CHECK(r["offset"] == 0);
+    CHECK(r["handled"] == 1);
+    CHECK(r["received"] > 0);
+    CHECK(r["bytes_match"] == 1);
+}
+
+// Through the shim in AUTO: Linux's answer, the partial count of what went
+// out (with or without SA_RESTART), never EINTR with bytes lost.
+TEST_CASE("through the shim in auto a signal after progress gives Linux's partial count", "[signals][shim]")
+{
+    for (int flags : {0, SA_RESTART}) {
+        Report r = in_profile([flags](Report &rep, int proc_dir) {
+            signal_while_waiting(rep, proc_dir, flags, true);
+        });
+        INFO("sa_flags " << flags);
+        CHECK(r["blocked"] == 1);
+        CHECK(r["r"] > 0);
+        CHECK(r["r"] < 4 << 20);
+        CHECK(r["offset"] == r["r"]);
+        CHECK(r["received"] == r["r"]);
+        CHECK(r["bytes_match"] == 1);
+        CHECK(r["handled"] == 1);
+    }
+}
+
+TEST_CASE("without /proc, Linux's own interruption: EINTR without SA_RESTART, a restart with it", "[signals]")
+{
+    Options opt;
+    opt.hide_proc = true;
+    Report r = in_profile([](Report &rep, int proc_dir) { signal_while_waiting(rep, proc_dir, 0); }, opt);
+    if (r["hide_proc"] == -EPERM) {
+        WARN("covering /proc needs root (CAP_SYS_ADMIN): not tested");
+        return;
+    }
+    REQUIRE(r["blocked"] == 1);
+    CHECK(r["r"] == -EINTR);
+    CHECK(r["offset"] == 0);
+    CHECK(r["handled"] == 1);
+    CHECK(r["received"] > 0);
+    CHECK(r["bytes_match"] == 1);
+
+    // The limit of that mode: the handler's SA_RESTART restarts the call
+    // from the same offset, and the first attempt's bytes go out twice
+    // without the program seeing EINTR.
+    Report s = in_profile(
+        [](Report &rep, int proc_dir) {
+            handle(SIGUSR1, SA_RESTART);
+            const size_t size = 1 << 20;
+            int fd = make_file(size);
+            int sv[2];
+            unix_pair(SOCK_STREAM, sv);
+            int sndbuf = 32768;
+            setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+            long tid = gettid_();
+            pthread_t self = pthread_self();
+            std::string got;
+            std::thread helper([&] {
+                rep["blocked"] = wait_until_blocked(proc_dir, tid, sv[0]);
+                pthread_kill(self, SIGUSR1);
+                auto deadline = Clock::now() + std::chrono::seconds(10);
+                while (g_signals.load() == 0 && Clock::now() < deadline)
+                    usleep(1000);
+                char buf[1 << 16];
+                for (;;) {
+                    ssize_t n = read(sv[1], buf, sizeof buf);
+                    if (n > 0)
+                        got.append(buf, static_cast<size_t>(n));
+                    else if (!(n < 0 && errno == EINTR))
+                        break;
+                }
+            });
+            long off = 0;
+            rep["r"] = sf(sv[0], fd, &off, size);
+            rep["offset"] = off;
+            shutdown(sv[0], SHUT_WR);
+            helper.join();
+            long long dup = static_cast<long long>(got.size()) - static_cast<long long>(size);
+            rep["handled"] = g_signals.load();
+            rep["duplicated"] = dup;
+            rep["first_bytes_then_file"] = dup > 0 && is_pattern(got, 0, static_cast<size_t>(dup), 0) &&
+                                           is_pattern(got, static_cast<size_t>(dup), size, 0);
+        },
+        opt);
+    REQUIRE(s["blocked"] == 1);
+    CHECK(s["r"] == 1 << 20);
+    CHECK(s["offset"] == 1 << 20);
+    CHECK(s["handled"] == 1);
+    CHECK(s["duplicated"] > 0);
+    CHECK(s["first_bytes_then_file"] == 1);
+}
+
+TEST_CASE("the calls FreeBSD's layer lacks fail as there: ENOSYS for the DUMMY stubs, EINVAL for splice and pipe "
+          "sizes",
+          "[refusals]")
+{
+    Report r = in_profile([](Report &rep, int) {
+        auto res = [](long v) { return v < 0 ? -static_cast<long long>(errno) : v; };
+        char a[8] = {0}, b[8] = {0};
+        iovec local{a, sizeof a}, remote{b, sizeof b};
+        rep["process_vm_readv"] = res(syscall(SYS_process_vm_readv, getpid(), &local, 1, &remote, 1, 0));
+        rep["process_vm_writev"] = res(syscall(SYS_process_vm_writev, getpid(), &local, 1, &remote, 1, 0));
+        int p[2], q[2];
+        pipe2(p, O_CLOEXEC);
+        pipe2(q, O_CLOEXEC);
+        sftest::write_all(p[1], "0123456789");
+        rep["tee"] = res(syscall(SYS_tee, p[0], q[1], 10, 0));
+        rep["vmsplice"] = res(syscall(SYS_vmsplice, q[1], &local, 1, 0));
+        rep["splice"] = res(syscall(SYS_splice, p[0], nullptr, q[1], nullptr, 10, 0));
+        rep["getpipe_sz"] = res(fcntl(p[0], F_GETPIPE_SZ));
+        rep["setpipe_sz"] = res(fcntl(p[0], F_SETPIPE_SZ, 1 << 20));
+        rep["pidfd_open"] = res(syscall(SYS_pidfd_open, getpid(), 0));
+        rep["preadv2"] = res(syscall(SYS_preadv2, p[0], &local, 1, -1, 0, 0));
+        rep["io_uring_setup"] = res(syscall(SYS_io_uring_setup, 1, a));
+        // linux_copy_file_range is real there.
+        int from = make_file(1000), to = make_file(0);
+        rep["copy_file_range"] = res(syscall(SYS_copy_file_range, from, nullptr, to, nullptr, 100, 0));
+        rep["fcntl_getfl"] = res(fcntl(p[0], F_GETFL)) >= 0;
+    });
+    CHECK(r["process_vm_readv"] == -ENOSYS);
+    CHECK(r["process_vm_writev"] == -ENOSYS);
+    CHECK(r["tee"] == -ENOSYS);
+    CHECK(r["vmsplice"] == -ENOSYS);
+    CHECK(r["splice"] == -EINVAL);
+    CHECK(r["getpipe_sz"] == -EINVAL);
+    CHECK(r["setpipe_sz"] == -EINVAL);
+    CHECK(r["pidfd_open"] == -ENOSYS);
+    CHECK(r["preadv2"] == -ENOSYS);
+    CHECK(r["io_uring_setup"] == -ENOSYS);
+    CHECK(r["copy_file_range"] == 100);
+    CHECK(r["fcntl_getfl"] == 1);
+}
+
+TEST_CASE("the profile refuses to be mixed with another's rules", "[args]")
+{
+    Report r = in_profile(
+        [](Report &rep, int) {
+            sfk_rules rules{};
+            rules.freebsd = 1;
+            rules.compat = 1;
+            rep["with_compat"] = sfk_install(&rules);
+            rules.compat = 0;
+            rules.sendfile_errno = ENOSYS;
+            rep["with_errno"] = sfk_install(&rules);
+        },
+        Options{false, false});
+    CHECK(r["with_compat"] == -EINVAL);
+    CHECK(r["with_errno"] == -EINVAL);
+}
+
+TEST_CASE("the supervisor is no child of the program, keeps none of its descriptors and leaves when it is gone",
+          "[supervisor]")
+{
+    // In a process of its own that becomes the subreaper: the supervisor,
+    // orphaned by the second fork, is reparented to it and reaped here.
+    int rp[2];
+    REQUIRE(pipe2(rp, O_CLOEXEC) == 0);
+    pid_t harness = fork();
+    REQUIRE(harness >= 0);
+    if (harness == 0) {
+        close(rp[0]);
+        Report rep;
+        prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+        int held[2];
+        pipe2(held, 0);
+        pid_t program = fork();
+        if (program == 0) {
+            close(held[0]);
+            sfk_rules rules{};
+            rules.freebsd = 1;
+            int code = sfk_install(&rules) == 0 ? 0 : 1;
+            int status;
+            if (!(waitpid(-1, &status, WNOHANG) < 0 && errno == ECHILD))
+                code |= 2; // a child of its own is left
+            int fd = make_file(1000);
+            int sv[2];
+            unix_pair(SOCK_STREAM, sv);
+            long off = 0;
+            if (sf(sv[0], fd, &off, 1000) != 1000)
+                code |= 4;
+            _exit(code); // held[1] closes here, in the program
+        }
+        close(held[1]);
+        // End of file once no process holds the write end: the supervisor
+        // must not.
+        std::string ignored;
+        rep["eof"] = !sftest::read_until_eof(held[0], 10000, &ignored);
+        int status = 0;
+        waitpid(program, &status, 0);
+        rep["program_exit"] = WIFEXITED(status) ? WEXITSTATUS(status) : 100;
+        int reaped = 0;
+        auto deadline = Clock::now() + std::chrono::seconds(10);
+        for (;;) {
+            pid_t w = waitpid(-1, &status, WNOHANG);
+            if (w > 0) {
+                ++reaped;
+                continue;
+            }
+            if (w < 0 && errno == ECHILD)
+                break;
+            if (Clock::now() > deadline) {
+                rep["timed_out"] = 1;
+                break;
+            }
+            usleep(1000);
+        }
+        rep["reaped"] = reaped; // the supervisor, and any worker that outlived it
+        std::ostringstream s;
+        for (const auto &kv : rep)
+            s << kv.first << ' ' << kv.second << '\n';
+        sftest::write_all(rp[1], s.str());
+        _exit(0);
+    }
+    close(rp[1]);
+    std::string out;
+    sftest::ChildEnd end = sftest::collect_child(harness, rp[0], kChildMs, &out);
+    if (end.timed_out)
+        FAIL("timed out: the harness gave no report within " << kChildMs << " ms");
+    INFO("the harness's report:\n" << out);
+    Report r;
+    std::istringstream in(out);
+    std::string k;
+    long long v;
+    while (in >> k >> v)
+        r[k] = v;
+    CHECK(r["program_exit"] == 0);
+    CHECK(r["eof"] == 1);
+    CHECK(r["timed_out"] == 0);
+    CHECK(r["reaped"] >= 1);
+}
+
+#if defined(__x86_64__)
+namespace {
+
+// The i386 system call ABI from this 64-bit process (int $0x80): what a
+// 32-bit program's sendfile (187) and sendfile64 (239) reach. Pointers must
+// be below 4 GiB.
+long int80(long nr, long a, long b, long c, long d)
+{
+    long ret;
+    asm volatile("int $0x80"
+                 : "=a"(ret)
+                 : "a"(nr), "b"(a), "c"(b), "d"(c), "S"(d)
+                 : "memory", "r8", "r9", "r10", "r11");
+    return ret;
+}
+
+bool i386_abi_runs()
+{
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(int80(20 /* getpid */, 0, 0, 0, 0) == getpid() ? 0 : 1);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+} // namespace
+
+TEST_CASE("an i386 program: sendfile's 32-bit offset, sendfile64, and EOVERFLOW past 2 GiB after the bytes "
+          "went out",
+          "[i386]")
+{
+    if (!i386_abi_runs()) {
+        WARN("this kernel runs no i386 programs: not tested");
+        return;
+    }
+    Report r = in_profile([](Report &rep, int) {
+        char *low = static_cast<char *>(
+            mmap(nullptr, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0));
+        // The last 4 bytes of a page before an inaccessible one: enough
+        // for sendfile's l_long, not for sendfile64's l_loff_t.
+        mprotect(low + 4096, 4096, PROT_NONE);
+        int32_t *off32 = reinterpret_cast<int32_t *>(low + 4096 - 4);
+        int64_t *off64 = reinterpret_cast<int64_t *>(low + 4096 - 8);
+        int32_t *edge64 = off32; // 8 bytes from here cross into the PROT_NONE page
+        int sv[2];
+        unix_pair(SOCK_STREAM, sv);
+        Drain drain(sv[1]);
+        int fd = make_file(10000);
+        *off32 = 100;
+        rep["sendfile32"] = int80(187, sv[0], fd, reinterpret_cast<long>(off32), 1000);
+        rep["sendfile32_offset"] = *off32;
+        rep["sendfile64_edge"] = int80(239, sv[0], fd, reinterpret_cast<long>(edge64), 1000);
+        rep["count0"] = int80(187, sv[0], fd, reinterpret_cast<long>(off32), 0);
+        // A sparse file past 2 GiB.
+        int big = make_file(0);
+        const int64_t two_gib = int64_t{1} << 31;
+        rep["sparse"] = ftruncate(big, two_gib + 8192) == 0;
+        *off64 = two_gib + 10;
+        rep["sendfile64"] = int80(239, sv[0], big, reinterpret_cast<long>(off64), 100);
+        rep["sendfile64_offset_past_2g"] = *off64 - two_gib;
+        *off32 = INT32_MAX - 99;
+        rep["overflow"] = int80(187, sv[0], big, reinterpret_cast<long>(off32), 200);
+        rep["overflow_offset_unmoved"] = *off32 == INT32_MAX - 99;
+        shutdown(sv[0], SHUT_WR);
+        const std::string &got = drain.finish();
+        rep["received"] = got.size();
+        rep["first_bytes_match"] = is_pattern(got, 0, 1000, 100);
+    });
+    CHECK(r["sendfile32"] == 1000);
+    CHECK(r["sendfile32_offset"] == 1100);
+    CHECK(r["sendfile64_edge"] == -EFAULT);
+    CHECK(r["count0"] == -EINVAL);
+    REQUIRE(r["sparse"] == 1);
+    CHECK(r["sendfile64"] == 100);
+    CHECK(r["sendfile64_offset_past_2g"] == 110);
+    CHECK(r["overflow"] == -EOVERFLOW);
+    CHECK(r["overflow_offset_unmoved"] == 1);
+    CHECK(r["received"] == 1000 + 100 + 200); // the overflowing call's bytes went out
+    CHECK(r["first_bytes_match"] == 1);
+}
+#endif
