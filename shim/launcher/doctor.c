@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 /* ---- the kernel ---------------------------------------------------------- */
@@ -93,6 +94,36 @@ static int kernel_sendfile_works(enum sink s, const char *src, char *tmp) {
     return err;
 }
 
+/* The Linux-compatibility layer this kernel is, where it says so, and
+ * whether its sendfile keeps Linux's accounting of partial counts (as the
+ * library asks it: shim/src/platform/linux.cpp, native_sendfile_keeps_counts):
+ * uname's version names FreeBSD's linuxulator and illumos LX, and only
+ * FreeBSD's layer refuses a count of 0 (EINVAL) where Linux returns 0. */
+static int check_layer(const char *src) {
+    struct utsname u;
+    const char *layer = NULL;
+    if (uname(&u) == 0) {
+        if (strncmp(u.version, "FreeBSD", 7) == 0) layer = "FreeBSD linuxulator";
+        else if (strstr(u.version, "BrandZ")) layer = "illumos LX";
+    }
+    int in = open(src, O_RDONLY | O_CLOEXEC), sv[2], count0 = -1;
+    if (in >= 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0) {
+        off_t off = 0;
+        count0 = syscall(SYS_sendfile, sv[0], in, &off, 0) == 0 ? 0 : errno;
+        close(sv[0]);
+        close(sv[1]);
+    }
+    if (in >= 0) close(in);
+    printf("  %-22s %s %s (%s)\n", "system", u.sysname, u.release, layer ? layer : "no layer named in uname");
+    printf("  %-22s %s%s\n", "count 0", count0 == 0 ? "returns 0, as on Linux" : "refused: ",
+           count0 > 0 ? strerrorname_np(count0) : count0 < 0 ? "not asked" : "");
+    if (layer == NULL && count0 != EINVAL) return 0;
+    printf("  %-22s %s: its sendfile drops the count of bytes it moved before\n"
+           "  %-22s EAGAIN or EINTR; the shim (mode auto) passes no call to it and emulates every one\n",
+           "layer", layer ? layer : "one that refuses count 0, as FreeBSD's linuxulator does", "");
+    return 1;
+}
+
 static int check_kernel(void) {
     char dir[] = "/tmp/sfshim-doctor-XXXXXX";
     char src[64], tmp[64];
@@ -118,6 +149,7 @@ static int check_kernel(void) {
         if (err) failures++;
         printf("  %-22s %s%s\n", kSinkNames[s], err ? "FAILS: " : "works", err ? strerrorname_np(err) : "");
     }
+    int untrusted = check_layer(src);
     unlink(src);
     unlink(tmp);
     rmdir(dir);
@@ -129,9 +161,12 @@ static int check_kernel(void) {
         if (strncmp(line, "Seccomp:", 8) == 0 && atoi(line + 8) != 0)
             printf("  (this process runs under a seccomp filter)\n");
     if (st) fclose(st);
-    printf("  => %s\n", failures ? "sendfile is refused here: programs need the shim"
-                                 : "sendfile works here: the shim passes calls through (mode auto)");
-    return failures ? 1 : 0;
+    if (untrusted)
+        printf("  => sendfile cannot be trusted here: programs need the shim\n");
+    else
+        printf("  => %s\n", failures ? "sendfile is refused here: programs need the shim"
+                                     : "sendfile works here: the shim passes calls through (mode auto)");
+    return failures || untrusted ? 1 : 0;
 }
 
 /* ---- a program ----------------------------------------------------------- */

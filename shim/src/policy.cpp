@@ -20,6 +20,9 @@ namespace {
 
 // Set once the kernel answered ENOSYS: it will not change its mind.
 std::atomic<bool> g_kernel_enosys{false};
+// Said once: the kernel's sendfile drops partial counts
+// (platform::native_sendfile_keeps_counts).
+std::atomic<bool> g_kernel_untrusted_logged{false};
 Once g_init_once;
 
 void init() {
@@ -161,6 +164,19 @@ ssize_t dispatch_any(sfshim_mode mode, int out_fd, int in_fd, OffsetRef offset, 
     g_init_once.run(init);
     stat_add(Counter::calls);
 
+    // AUTO passes the call to the kernel only where the kernel's answers are
+    // Linux's: not where it has none (ENOSYS), and not on a layer that drops
+    // the count of bytes it moved before an error (or while that is not
+    // known yet: this call is emulated, which gives the same results).
+    if (mode == SFSHIM_MODE_AUTO && !g_kernel_enosys.load(std::memory_order_relaxed)) {
+        int keeps = platform::native_sendfile_keeps_counts(in_fd);
+        if (keeps == 0 && !g_kernel_untrusted_logged.exchange(true, std::memory_order_relaxed)) {
+            const char* layer = platform::kernel_layer_name();
+            SFSHIM_LOG(info, "the kernel's sendfile drops the count of bytes it moved before an error (%s): "
+                       "emulating from now on", layer ? layer : "count 0 refused with EINVAL");
+        }
+        if (keeps != 1) return emulate(SFSHIM_MODE_EMULATE, out_fd, in_fd, offset, count, limit);
+    }
     if (mode == SFSHIM_MODE_NATIVE ||
         (mode == SFSHIM_MODE_AUTO && !g_kernel_enosys.load(std::memory_order_relaxed))) {
         int saved = errno;

@@ -5,8 +5,13 @@
 #include <catch2/catch.hpp>
 
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <sfshim/sfshim.h>
 
 #include "cases.h"
+#include "drain.h"
 
 using namespace sffault;
 
@@ -98,4 +103,47 @@ TEST_CASE("AUTO in NetBSD's compat_linux profile without /proc matches the worki
           "[kernels]")
 {
     check_kernel(Via::AutoCompat);
+}
+
+// FreeBSD's Linux layer drops the count of bytes its sendfile moved before
+// EAGAIN or EINTR (docs/syscalls.md): AUTO must not pass a call to a kernel
+// that refuses count 0 with EINVAL, as that layer does first of all. Every
+// call, the first included, is emulated there, with the kernel's bytes and
+// results; in a working kernel the same calls pass through.
+TEST_CASE("AUTO passes no call to a kernel that refuses count 0 (FreeBSD's layer), and every call to Linux",
+          "[kernels]")
+{
+    for (Via via : {Via::AutoFreebsd, Via::Auto}) {
+        ChildResult r = run_child([via] {
+            if (!install_filter(via))
+                return std::string("seccomp failed");
+            sfshim_stats_reset();
+            std::string report;
+            for (int call = 0; call < 3; ++call) {
+                int in = make_file(77, 20000, false);
+                int sv[2];
+                if (in < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+                    return std::string("fixture failed");
+                int64_t off = 1000;
+                ssize_t n = send_via(via, sv[0], in, &off, 5000);
+                std::string got = sftest::drain_now(sv[1]);
+                std::string want(5000, '\0');
+                fill_pattern(&want[0], 77, 1000, want.size());
+                report += std::to_string(n) + " " + std::to_string(off) + " " + (got == want ? "same" : "DIFFERENT") +
+                          "\n";
+                close(in);
+                close(sv[0]);
+                close(sv[1]);
+            }
+            sfshim_stats st;
+            sfshim_stats_get(&st);
+            report += "native " + std::to_string(st.native_calls) + " emulated " + std::to_string(st.emulated_calls);
+            return report;
+        });
+        INFO(name(via));
+        REQUIRE(r.error == "");
+        bool layer = via == Via::AutoFreebsd;
+        CHECK(r.report == std::string("5000 6000 same\n5000 6000 same\n5000 6000 same\nnative ") +
+                              (layer ? "0 emulated 3" : "3 emulated 0"));
+    }
 }

@@ -14,6 +14,16 @@ fail() { echo "FAIL: $*"; exit 1; }
 st=0; "$nosf" -- "$sfshim" doctor > "$work/nosf.txt" || st=$?
 [ "$st" -eq 1 ] || fail "doctor in a kernel without sendfile: exit $st, not 1"
 [ "$(grep -c 'FAILS: ENOSYS' "$work/nosf.txt")" -eq 4 ] || { cat "$work/nosf.txt"; fail "four ENOSYS expected"; }
+! grep -q '^  layer' "$work/nosf.txt" || { cat "$work/nosf.txt"; fail "no layer that drops counts without sendfile"; }
+grep -q '^  count 0 *returns 0, as on Linux$' "$work/ok.txt" || { cat "$work/ok.txt"; fail "count 0 on Linux"; }
+
+# A kernel that refuses count 0 (FreeBSD's linuxulator does, and drops the
+# counts of its partial calls): named, not trusted, exit 1.
+st=0; "$nosf" --einval-unless-socket -- "$sfshim" doctor > "$work/fbsd.txt" || st=$?
+[ "$st" -eq 1 ] || { cat "$work/fbsd.txt"; fail "doctor on a layer that refuses count 0: exit $st, not 1"; }
+grep -q '^  count 0 *refused: EINVAL$' "$work/fbsd.txt" &&
+    grep -q "^  layer .*refuses count 0, as FreeBSD's linuxulator does" "$work/fbsd.txt" &&
+    grep -q 'cannot be trusted here' "$work/fbsd.txt" || { cat "$work/fbsd.txt"; fail "layer not named"; }
 
 "$sfshim" doctor apache2 > "$work/apache.txt" || { cat "$work/apache.txt"; fail "apache2 should be reachable"; }
 grep -q 'imported by libapr' "$work/apache.txt" || fail "apache2 reaches sendfile through libapr"

@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
@@ -139,6 +140,60 @@ ssize_t native_sendfile(int out_fd, int in_fd, int64_t* offset, size_t count) {
 }
 
 namespace {
+// native_sendfile_keeps_counts: -1 not known, 0 no, 1 yes.
+std::atomic<int> g_keeps_counts{-1};
+
+// uname's version on the layers that drop counts: FreeBSD's linux_newuname
+// copies the FreeBSD kernel's version string ("FreeBSD 14.1-RELEASE ..."),
+// illumos LX says LX_UNAME_VERSION ("BrandZ virtual linux").
+const char* layer_from_version(const char* version) {
+    if (strncmp(version, "FreeBSD", 7) == 0) return "FreeBSD linuxulator";
+    if (strstr(version, "BrandZ") != nullptr) return "illumos LX";
+    return nullptr;
+}
+}  // namespace
+
+const char* kernel_layer_name() {
+    struct utsname u;
+    return uname(&u) == 0 ? layer_from_version(u.version) : nullptr;
+}
+
+int native_sendfile_keeps_counts(int in_fd) {
+    int known = g_keeps_counts.load(std::memory_order_relaxed);
+    if (known >= 0) return known;
+    int saved = errno;
+    if (kernel_layer_name() != nullptr) {
+        known = 0;
+    } else {
+        // Count 0 from a regular file: Linux checks the descriptors and
+        // returns 0 before anything moves; FreeBSD's linux_sendfile_common
+        // refuses it ("Linux cannot have 0 count", EINVAL) before any other
+        // check of the descriptors. A kernel or sandbox that refuses every
+        // sendfile (ENOSYS, EPERM) moves nothing either: its calls are
+        // refused and emulated. EBADF (an input not open for reading) and a
+        // full descriptor table tell nothing.
+        struct stat st;
+        int sv[2];
+        if (fstat(in_fd, &st) == 0 && S_ISREG(st.st_mode) &&
+            socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0) {
+            int64_t off = 0;
+            ssize_t r = raw_sendfile(sv[0], in_fd, &off, 0);
+            if (r == 0)
+                known = 1;
+            else if (errno == EINVAL)
+                known = 0;
+            else if (errno != EBADF)
+                known = 1;
+            close(sv[0]);
+            close(sv[1]);
+        }
+    }
+    errno = saved;
+    if (known >= 0) g_keeps_counts.store(known, std::memory_order_relaxed);
+    return known;
+}
+
+namespace {
 // The calling thread's stack: [lo, hi), or state 2 when it could not be had
 // (no /proc).
 thread_local uintptr_t t_stack_lo = 0;
@@ -203,6 +258,7 @@ void forget_learned_state() {
     t_stack_state = 0;
     g_vm_refused.store(false, std::memory_order_relaxed);
     g_pipe_size_refused.store(false, std::memory_order_relaxed);
+    g_keeps_counts.store(-1, std::memory_order_relaxed);
 }
 
 bool on_live_stack(const void* p, size_t size, const void* frame) {

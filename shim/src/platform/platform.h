@@ -16,6 +16,20 @@ ssize_t native_sendfile(int out_fd, int in_fd, int64_t* offset, size_t count);
 // targets, where no such call exists, ENOSYS.
 ssize_t native_sendfile_off32(int out_fd, int in_fd, int32_t* offset, size_t count);
 
+// Whether the kernel's sendfile keeps Linux's accounting, so that its answers
+// can be passed on: 1 yes, 0 no, -1 not known yet. Linux returns the bytes a
+// call moved before it stopped; FreeBSD's Linux layer and illumos LX return
+// -1 (EAGAIN, EINTR, EPIPE) and drop them, although they are in the socket,
+// and the caller sends them again (docs/syscalls.md). Learned once: by the
+// layer's name in uname's version, else by a call that moves nothing (count
+// 0 from `in_fd`, a regular file, into a socket pair of its own): Linux
+// answers 0, FreeBSD's layer EINVAL. Not known while no regular file has been
+// seen. Where the platform has a native call of its own, always 1.
+int native_sendfile_keeps_counts(int in_fd);
+// The layer uname's version names ("FreeBSD linuxulator", "illumos LX"), or
+// nullptr.
+const char* kernel_layer_name();
+
 // n bytes of the caller's memory, read or written without a fault: 0 or EFAULT.
 int read_user(const void* where, void* value, size_t n);
 int write_user(void* where, const void* value, size_t n);
