@@ -64,7 +64,7 @@ else
   # What needs no 32-bit program to run: the files themselves (ELF class
   # above, the glibc floor and the exports: label inspect).
   ctest --test-dir "$build" -L inspect --output-on-failure -j"$jobs" --timeout 300
-  sfm_not_run "$name: built and inspected (ELF class, glibc floor, exports); its unit, differential," \
+  sfm_not_run "i386 ($cc): built and inspected (ELF class, glibc floor, exports); its unit, differential," \
     "interpose and tarball suites did not run: $SFM_WHY"
   exit "$SFM_NOT_RUN"
 fi
