@@ -429,21 +429,34 @@ TEST_CASE("in_fd: ESPIPE for a pipe or socket without an offset, EINVAL with one
     CHECK(r["nothing_sent"] == 0);
 }
 
+namespace {
+
+// Sends count bytes of fd (from *off, or from its position when off is
+// NULL) into out while peer is read, then reports the result, the offset,
+// the file position and whether what arrived is the file from `from` on.
+void send_and_read(Report &rep, int out, int peer, int fd, long *off, size_t count, size_t from)
+{
+    Drain drain(peer);
+    rep["r"] = sf(out, fd, off, count);
+    if (off)
+        rep["offset"] = *off;
+    rep["position"] = lseek(fd, 0, SEEK_CUR);
+    shutdown(out, SHUT_WR);
+    const std::string &got = drain.finish();
+    rep["received"] = got.size();
+    rep["bytes_match"] = is_pattern(got, 0, got.size(), from);
+}
+
+} // namespace
+
 TEST_CASE("into a Unix stream socket the bytes arrive, the count is returned and *offset advances", "[data]")
 {
     Report r = in_profile([](Report &rep, int) {
         int fd = make_file(200000);
         int sv[2];
         unix_pair(SOCK_STREAM, sv);
-        Drain drain(sv[1]);
         long off = 1000;
-        rep["r"] = sf(sv[0], fd, &off, 150000);
-        rep["offset"] = off;
-        rep["position"] = lseek(fd, 0, SEEK_CUR);
-        shutdown(sv[0], SHUT_WR);
-        const std::string &got = drain.finish();
-        rep["received"] = got.size();
-        rep["bytes_match"] = is_pattern(got, 0, 150000, 1000);
+        send_and_read(rep, sv[0], sv[1], fd, &off, 150000, 1000);
     });
     CHECK(r["r"] == 150000);
     CHECK(r["offset"] == 151000);
@@ -459,14 +472,8 @@ TEST_CASE("into a TCP socket the bytes arrive, the count is returned and *offset
         int fd = make_file(size);
         int sv[2];
         rep["tcp"] = tcp_pair(sv);
-        Drain drain(sv[1]);
         long off = 0;
-        rep["r"] = sf(sv[0], fd, &off, size);
-        rep["offset"] = off;
-        shutdown(sv[0], SHUT_WR);
-        const std::string &got = drain.finish();
-        rep["received"] = got.size();
-        rep["bytes_match"] = is_pattern(got, 0, size, 0);
+        send_and_read(rep, sv[0], sv[1], fd, &off, size, 0);
     });
     REQUIRE(r["tcp"] == 1);
     CHECK(r["r"] == 3 << 20);
@@ -481,14 +488,8 @@ TEST_CASE("with a NULL offset the file position advances by the count", "[data]"
         int fd = make_file(100000);
         int sv[2];
         unix_pair(SOCK_STREAM, sv);
-        Drain drain(sv[1]);
         lseek(fd, 5000, SEEK_SET);
-        rep["r"] = sf(sv[0], fd, nullptr, 10000);
-        rep["position"] = lseek(fd, 0, SEEK_CUR);
-        shutdown(sv[0], SHUT_WR);
-        const std::string &got = drain.finish();
-        rep["received"] = got.size();
-        rep["bytes_match"] = is_pattern(got, 0, 10000, 5000);
+        send_and_read(rep, sv[0], sv[1], fd, nullptr, 10000, 5000);
     });
     CHECK(r["r"] == 10000);
     CHECK(r["position"] == 15000);
@@ -568,14 +569,8 @@ TEST_CASE("a memfd is sent like a file (FreeBSD's shared memory object)", "[data
         sftest::write_all(mfd, data);
         int sv[2];
         unix_pair(SOCK_STREAM, sv);
-        Drain drain(sv[1]);
         long off = 10;
-        rep["r"] = sf(sv[0], mfd, &off, 40000);
-        rep["offset"] = off;
-        shutdown(sv[0], SHUT_WR);
-        const std::string &got = drain.finish();
-        rep["received"] = got.size();
-        rep["bytes_match"] = is_pattern(got, 0, 40000, 10);
+        send_and_read(rep, sv[0], sv[1], mfd, &off, 40000, 10);
     });
     CHECK(r["r"] == 40000);
     CHECK(r["offset"] == 40010);
