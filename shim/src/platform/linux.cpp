@@ -142,6 +142,9 @@ ssize_t native_sendfile(int out_fd, int in_fd, int64_t* offset, size_t count) {
 namespace {
 // native_sendfile_keeps_counts: -1 not known, 0 no, 1 yes.
 std::atomic<int> g_keeps_counts{-1};
+// Set once uname was asked and named no layer: calls made before a regular
+// file is seen do not ask again.
+std::atomic<bool> g_uname_silent{false};
 
 // uname's version on the layers that drop counts: FreeBSD's linux_newuname
 // copies the FreeBSD kernel's version string ("FreeBSD 14.1-RELEASE ..."),
@@ -162,9 +165,10 @@ int native_sendfile_keeps_counts(int in_fd) {
     int known = g_keeps_counts.load(std::memory_order_relaxed);
     if (known >= 0) return known;
     int saved = errno;
-    if (kernel_layer_name() != nullptr) {
+    if (!g_uname_silent.load(std::memory_order_relaxed) && kernel_layer_name() != nullptr) {
         known = 0;
     } else {
+        g_uname_silent.store(true, std::memory_order_relaxed);
         // Count 0 from a regular file: Linux checks the descriptors and
         // returns 0 before anything moves; FreeBSD's linux_sendfile_common
         // refuses it ("Linux cannot have 0 count", EINVAL) before any other
@@ -259,6 +263,7 @@ void forget_learned_state() {
     g_vm_refused.store(false, std::memory_order_relaxed);
     g_pipe_size_refused.store(false, std::memory_order_relaxed);
     g_keeps_counts.store(-1, std::memory_order_relaxed);
+    g_uname_silent.store(false, std::memory_order_relaxed);
 }
 
 bool on_live_stack(const void* p, size_t size, const void* frame) {
