@@ -177,9 +177,16 @@ int sfk_install(const struct sfk_rules *r)
 		for (size_t i = 0; rc == 0 && i < sizeof absent / sizeof absent[0]; i++)
 			rc = rule(ctx, ENOSYS, absent[i], 0, NULL);
 		/* Its fcntl knows the classic commands; the pipe-size ones fall
-		 * through to EINVAL. */
+		 * through to "default: return EOPNOTSUPP;" (linux_file.c,
+		 * linux_sys_fcntl). */
 		if (rc == 0)
-			rc = pipe_size_rules(ctx, EINVAL);
+			rc = pipe_size_rules(ctx, EOPNOTSUPP);
+		/* linux_signal.c, linux_sys_rt_sigprocmask: the switch on `how`
+		 * refuses a bad one (EINVAL) before the set is copied in, where
+		 * Linux copies first (EFAULT for an unreadable set). */
+		const struct scmp_arg_cmp bad_how = { .arg = 0, .op = SCMP_CMP_GT, .datum_a = 2 };
+		if (rc == 0)
+			rc = rule(ctx, EINVAL, SCMP_SYS(rt_sigprocmask), 1, &bad_how);
 	}
 	if (rc == 0 && r->freebsd)
 		rc = freebsd_rules(ctx);

@@ -5,8 +5,10 @@
  *                        always or only when count == 0 (FreeBSD's layer)
  *   the compat profile   NetBSD's amd64 compat_linux: besides sendfile,
  *                        process_vm_readv/writev, splice, vmsplice, tee and
- *                        copy_file_range fail with ENOSYS, and fcntl's
- *                        F_GETPIPE_SZ / F_SETPIPE_SZ with EINVAL
+ *                        copy_file_range fail with ENOSYS, fcntl's
+ *                        F_GETPIPE_SZ / F_SETPIPE_SZ with EOPNOTSUPP, and
+ *                        rt_sigprocmask with an invalid `how` with EINVAL
+ *                        before the set is read
  *   the freebsd profile  FreeBSD's linuxulator: sendfile (and i386's
  *                        sendfile64) performed by a supervisor process the
  *                        way FreeBSD's kernel performs it, bytes included:

@@ -46,6 +46,35 @@ ssize_t send_nowait(int fd, const struct iovec* iov, int iovcnt) {
     return sendmsg(fd, &msg, platform::msg_dontwait_flag());
 }
 
+// A blocking pipe whose queue cannot be seen (platform::pipe_blind_piece):
+// writes of `piece` bytes while poll says room, the first without asking
+// (the caller saw room). Stops at the first short write, error or full pipe;
+// an error after bytes moved is consumed, as the kernel's would be.
+ssize_t write_pipe_in_pieces(int fd, const struct iovec* iov, int iovcnt, size_t len, size_t piece) {
+    constexpr int kMaxIov = 8;
+    struct iovec rest[kMaxIov];
+    size_t sent = 0;
+    while (sent < len) {
+        if (sent > 0) {
+            struct pollfd pfd = {fd, POLLOUT, 0};
+            if (poll(&pfd, 1, 0) != 1 || (pfd.revents & (POLLERR | POLLHUP)) || !(pfd.revents & POLLOUT)) break;
+        }
+        int n = advance(iov, iovcnt, sent, rest, kMaxIov);
+        size_t want = min_of(piece, len - sent);
+        size_t have = 0;
+        int used = 0;
+        while (used < n && have < want) {
+            rest[used].iov_len = min_of(rest[used].iov_len, want - have);
+            have += rest[used++].iov_len;
+        }
+        ssize_t w = writev(fd, rest, used);
+        if (w < 0) return sent > 0 ? static_cast<ssize_t>(sent) : -1;
+        sent += static_cast<size_t>(w);
+        if (static_cast<size_t>(w) < have) break;
+    }
+    return static_cast<ssize_t>(sent);
+}
+
 }  // namespace
 
 size_t finish_short_send(int fd, const char* buf, size_t sent, size_t n) {
@@ -57,6 +86,10 @@ size_t finish_short_send(int fd, const char* buf, size_t sent, size_t n) {
 
 ssize_t write_output(const Plan& plan, const struct iovec* iov, int iovcnt, size_t len, size_t moved_before) {
     bool blocking_socket = plan.out == OutKind::socket && !plan.out_nonblock;
+    if (plan.out == OutKind::pipe && !plan.out_nonblock && len > 1) {
+        if (size_t piece = platform::pipe_blind_piece())
+            return write_pipe_in_pieces(plan.out_fd, iov, iovcnt, len, piece);
+    }
     if (!blocking_socket) return writev(plan.out_fd, iov, iovcnt);
 
     constexpr int kMaxIov = 8;

@@ -25,12 +25,14 @@ constexpr size_t kInternalPipeSlots = 16;
 bool page_cache_input(const Plan& p) { return p.in == InKind::regular || p.in == InKind::block; }
 
 // Polls the output pipe: 0 with *room telling whether a buffer is free, or
-// EPIPE (and SIGPIPE, as the kernel sends it) when no reader is left.
+// EPIPE (and SIGPIPE, as the kernel sends it) when no reader is left. Linux
+// says so with POLLERR; FreeBSD's pipe_poll with POLLHUP, which Linux never
+// sets on a pipe's write end (a reader-less pipe there also reads as room).
 int poll_pipe(int fd, int timeout_ms, bool* room) {
     struct pollfd pfd = {fd, POLLOUT, 0};
     int n = poll(&pfd, 1, timeout_ms);
     if (n < 0) return errno;
-    if (pfd.revents & POLLERR) {
+    if (pfd.revents & (POLLERR | POLLHUP)) {
         platform::raise_sigpipe();
         return EPIPE;
     }

@@ -264,6 +264,16 @@ bool pipe_capacity(int fd, size_t* capacity, size_t* queued) {
     return true;
 }
 
+// FIONSPACE tells the room left, so the queue need not be known; without it
+// the room is an estimate (FIONREAD on a write end says 0 on FreeBSD).
+size_t pipe_blind_piece() {
+#ifdef FIONSPACE
+    return 0;
+#else
+    return 512;
+#endif
+}
+
 bool splice_reads_holes_as_zero_page(int) { return false; }  // Linux's tmpfs only
 
 bool input_cannot_splice(int fd) {

@@ -46,18 +46,32 @@ pid_t self_pid() { return static_cast<pid_t>(syscall(SYS_getpid)); }
 // pipe.
 std::atomic<bool> g_vm_refused{false};
 
-// Set once fcntl refused F_GETPIPE_SZ (EINVAL: NetBSD's compat_linux knows
-// the classic commands only).
+// Set once fcntl refused F_GETPIPE_SZ: the compat layers know the classic
+// commands only and refuse the rest each in its own way (NetBSD's
+// linux_sys_fcntl EOPNOTSUPP, FreeBSD's fcntl_common EINVAL, illumos LX's
+// 2015 library ENOSYS), a sandbox EPERM. Linux's only other answer is EBADF
+// (not a pipe).
 std::atomic<bool> g_pipe_size_refused{false};
 constexpr size_t kDefaultPipeSize = 16 * kPageSize;
+// pipe_blind_piece: -1 not asked yet, else its answer.
+std::atomic<int> g_pipe_blind_piece{-1};
+constexpr int kPosixPipeBuf = 512;
 
 // Without a descriptor to spare for a pipe (a full table): ask the kernel
-// whether the memory reads, with a call that copies 8 bytes in and has no
-// effect (rt_sigprocmask refuses the bad `how` after copying the set), and
-// whether it writes (the old mask is copied out, then the bytes are put
-// back). Each probe covers 8 bytes inside one page, so that a fault leaves
-// nothing half written. Then the plain access cannot fault, unless another
-// thread unmaps the memory in between.
+// whether the memory reads, with a call that copies 8 bytes in, and whether
+// it writes (the old mask is copied out, then the bytes are put back). Each
+// probe covers 8 bytes inside one page, so that a fault leaves nothing half
+// written. Then the plain access cannot fault, unless another thread unmaps
+// the memory in between.
+//
+// The read probe blocks the signals the 8 bytes name, getting the old mask
+// back in the same call, and restores that mask at once: a signal arriving in
+// between waits those few instructions. Only an error means "unreadable",
+// whatever its errno: a call whose `how` is invalid cannot tell, since the
+// compat layers refuse the `how` before they copy (NetBSD's
+// linux_sys_rt_sigprocmask and illumos LX's lx_sigprocmask_common answer
+// EINVAL first; FreeBSD's linux_rt_sigprocmask turns the copy's EFAULT into
+// EINVAL), so every pointer would read as readable there.
 int probe_windows(const void* p, size_t n, uintptr_t w[2]) {
     auto a = reinterpret_cast<uintptr_t>(p);
     uintptr_t page_end = (a / kPageSize + 1) * kPageSize;
@@ -75,7 +89,9 @@ bool kernel_can_access(const void* p, size_t n, bool write) {
     int count = probe_windows(p, n, w);
     for (int i = 0; i < count; ++i) {
         auto* at = reinterpret_cast<void*>(w[i]);
-        if (syscall(SYS_rt_sigprocmask, 0x7fff, at, nullptr, 8) == 0 || errno == EFAULT) return false;
+        uint64_t old_mask = 0;
+        if (syscall(SYS_rt_sigprocmask, SIG_BLOCK, at, &old_mask, 8) != 0) return false;
+        syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old_mask, nullptr, 8);
     }
     for (int i = 0; write && i < count; ++i) {
         auto* at = reinterpret_cast<void*>(w[i]);
@@ -264,6 +280,7 @@ void forget_learned_state() {
     g_pipe_size_refused.store(false, std::memory_order_relaxed);
     g_keeps_counts.store(-1, std::memory_order_relaxed);
     g_uname_silent.store(false, std::memory_order_relaxed);
+    g_pipe_blind_piece.store(-1, std::memory_order_relaxed);
 }
 
 bool on_live_stack(const void* p, size_t size, const void* frame) {
@@ -400,23 +417,20 @@ bool offset_beyond_fs_limit(int fd, int64_t pos, bool directory) {
     }
     // The file system's llseek refuses offsets past its limit (s_maxbytes):
     // ask on a description of our own, so the caller's position stays put.
+    // Where /proc/self/fd/N opens the caller's own description instead (a dup
+    // sharing its position: FreeBSD's linprocfs links /proc/self/fd to
+    // /dev/fd, whose fdesc_open duplicates), where there is no /proc (a
+    // compat layer), no descriptor to spare, or no access to the file by its
+    // name any more, the position moves: it is put back at once.
     int saved = errno;
+    off_t here = lseek(fd, 0, SEEK_CUR);
     char path[64];
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     int probe = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (probe < 0) probe = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    bool beyond;
-    if (probe >= 0) {
-        beyond = lseek(probe, pos, SEEK_SET) < 0 && errno == EINVAL;
-        close(probe);
-    } else {
-        // No /proc (a compat layer), no descriptor to spare, or no access to
-        // the file by its name any more: ask on the caller's description
-        // and put its position back at once.
-        off_t here = lseek(fd, 0, SEEK_CUR);
-        beyond = here >= 0 && lseek(fd, pos, SEEK_SET) < 0 && errno == EINVAL;
-        if (here >= 0 && !beyond) lseek(fd, here, SEEK_SET);
-    }
+    bool beyond = (probe >= 0 || here >= 0) && lseek(probe >= 0 ? probe : fd, pos, SEEK_SET) < 0 && errno == EINVAL;
+    if (probe >= 0) close(probe);
+    if (here >= 0 && lseek(fd, 0, SEEK_CUR) != here) lseek(fd, here, SEEK_SET);
     errno = saved;
     return beyond;
 }
@@ -428,7 +442,7 @@ bool pipe_capacity(int fd, size_t* capacity, size_t* queued) {
     int cap = -1;
     if (!g_pipe_size_refused.load(std::memory_order_relaxed)) {
         cap = fcntl(fd, F_GETPIPE_SZ);
-        if (cap < 0 && errno == EINVAL) g_pipe_size_refused.store(true, std::memory_order_relaxed);
+        if (cap < 0 && errno != EBADF) g_pipe_size_refused.store(true, std::memory_order_relaxed);
     }
     if (cap < 0 && g_pipe_size_refused.load(std::memory_order_relaxed)) cap = static_cast<int>(kDefaultPipeSize);
     int q = 0;
@@ -438,6 +452,27 @@ bool pipe_capacity(int fd, size_t* capacity, size_t* queued) {
     *capacity = static_cast<size_t>(cap);
     *queued = static_cast<size_t>(q);
     return true;
+}
+
+// Asked once, of a pipe of our own with one byte in it: Linux's FIONREAD
+// counts it from either end. Without a descriptor to spare the answer is the
+// careful one, and asked again next time.
+size_t pipe_blind_piece() {
+    int known = g_pipe_blind_piece.load(std::memory_order_relaxed);
+    if (known >= 0) return static_cast<size_t>(known);
+    int saved = errno;
+    int p[2];
+    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) {
+        errno = saved;
+        return kPosixPipeBuf;
+    }
+    int q = -1;
+    known = write(p[1], "x", 1) == 1 && ioctl(p[1], FIONREAD, &q) == 0 && q == 1 ? 0 : kPosixPipeBuf;
+    close(p[0]);
+    close(p[1]);
+    g_pipe_blind_piece.store(known, std::memory_order_relaxed);
+    errno = saved;
+    return static_cast<size_t>(known);
 }
 
 bool splice_reads_holes_as_zero_page(int fd) {

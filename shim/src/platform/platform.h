@@ -62,6 +62,16 @@ bool offset_beyond_fs_limit(int fd, int64_t pos, bool directory);
 
 // Pipe capacity and the bytes in it now.
 bool pipe_capacity(int fd, size_t* capacity, size_t* queued);
+// 0 where pipe_capacity tells the bytes queued in a pipe from its write end.
+// Where it cannot (FIONREAD answers 0 there: FreeBSD's pipe_ioctl, so also
+// its Linux layer), the size of a write that a blocking pipe whose poll says
+// POLLOUT takes whole without waiting: POSIX's smallest PIPE_BUF, 512
+// (FreeBSD's pipe_poll wants that much room for POLLOUT, and a write of up to
+// PIPE_BUF is atomic). Such a pipe is filled in writes of that size while
+// poll says room, never by one large write: that would wait for the reader
+// where Linux returns a short count (and FreeBSD's writes of 8 KiB or more
+// into a blocking pipe wait until the reader has taken them all).
+size_t pipe_blind_piece();
 
 // A regular file whose content the kernel cannot splice (per-process /proc
 // files): sendfile refuses them with EINVAL. Only called for size-0 files.
