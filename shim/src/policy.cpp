@@ -170,7 +170,8 @@ ssize_t dispatch_any(sfshim_mode mode, int out_fd, int in_fd, OffsetRef offset, 
     // known yet: this call is emulated, which gives the same results).
     if (mode == SFSHIM_MODE_AUTO && !g_kernel_enosys.load(std::memory_order_relaxed)) {
         int keeps = platform::native_sendfile_keeps_counts(in_fd);
-        if (keeps == 0 && !g_kernel_untrusted_logged.exchange(true, std::memory_order_relaxed)) {
+        if (keeps == 0 && log_enabled(LogLevel::info) &&
+            !g_kernel_untrusted_logged.exchange(true, std::memory_order_relaxed)) {
             const char* layer = platform::kernel_layer_name();
             SFSHIM_LOG(info, "the kernel's sendfile drops the count of bytes it moved before an error (%s): "
                        "emulating from now on", layer ? layer : "count 0 refused with EINVAL");

@@ -58,15 +58,18 @@ namespace {
 
 // ---------------------------------------------------------------- basics
 
-enum Method { M_KERNEL, M_MMAP, M_RW, M_EMULATE, M_AUTO_NOSF, M_FLOOR, M_LOOP8K, M_LOOP64K, M_COUNT };
-const char* const kMethodNames[M_COUNT] = {"kernel",          "mmap",  "rw",     "emulate",
-                                           "auto-nosendfile", "floor", "loop8k", "loop64k"};
+enum Method { M_KERNEL, M_MMAP, M_RW, M_EMULATE, M_AUTO_NOSF, M_AUTO_FREEBSD, M_FLOOR, M_LOOP8K, M_LOOP64K, M_COUNT };
+const char* const kMethodNames[M_COUNT] = {"kernel",          "mmap",         "rw",    "emulate", "auto-nosendfile",
+                                           "auto-freebsd",    "floor",        "loop8k", "loop64k"};
 const char* const kMethodHow[M_COUNT] = {
     "`syscall(SYS_sendfile)`, the kernel's own",
     "`sfshim_sendfile_mode(SFSHIM_MODE_MMAP)`: mmap-writev engine",
     "`sfshim_sendfile_mode(SFSHIM_MODE_RW)`: chunked pread/write engine",
     "`sfshim_sendfile_mode(SFSHIM_MODE_EMULATE)`: engine chosen by size",
     "`sfshim_sendfile_mode(SFSHIM_MODE_AUTO)` in a sender whose sendfile syscall fails with ENOSYS (seccomp)",
+    "`sfshim_sendfile_mode(SFSHIM_MODE_AUTO)` in a sender under FreeBSD's linuxulator as `sfshim-nosendfile"
+    " --profile freebsd` plays it (a supervisor performs its sendfile): the shim recognises the layer and"
+    " emulates every call",
     "a reference, not an engine: one `send` (sockets) or `write` (pipes, files) per call straight from a mapping"
     " of the file made once per measurement, outside the timed loop (`MAP_SHARED`, `PROT_READ`, `MAP_POPULATE`),"
     " continued only after a short count: the least any user-space sender can do — one copy, one system call,"
@@ -224,8 +227,9 @@ void usage(FILE* f) {
         "                      rest of the file in each call). Part of a cell's\n"
         "                      identity; a size at least the file's is `whole`\n"
         "  --transports LIST   tcp,unix,pipe,file (default all)\n"
-        "  --methods LIST      kernel,mmap,rw,emulate,auto-nosendfile,floor,loop8k,\n"
-        "                      loop64k (default all). floor is a reference: one\n"
+        "  --methods LIST      kernel,mmap,rw,emulate,auto-nosendfile,auto-freebsd,\n"
+        "                      floor,loop8k,loop64k (default all but auto-freebsd,\n"
+        "                      which needs Linux 5.6). floor is a reference: one\n"
         "                      send (sockets) or write (pipes, files) per call from\n"
         "                      a mapping of the file made before the timing starts\n"
         "  --rounds N          rounds per cell, median and min-max reported (default 5)\n"
@@ -657,8 +661,28 @@ struct WorkerCtx {
     char* loop_buf;
 };
 
-void install_nosendfile_filter() {
+bool is_shim_method(int m) {
+    return m == M_MMAP || m == M_RW || m == M_EMULATE || m == M_AUTO_NOSF || m == M_AUTO_FREEBSD;
+}
+
+// The kernel a worker's sends meet: this one, one without sendfile, or
+// FreeBSD's layer.
+enum Profile { P_KERNEL, P_NOSENDFILE, P_FREEBSD, P_COUNT };
+
+int profile_of(int method) {
+    return method == M_AUTO_NOSF ? P_NOSENDFILE : method == M_AUTO_FREEBSD ? P_FREEBSD : P_KERNEL;
+}
+
+void install_profile(int profile) {
     sfk_rules rules{};
+    if (profile == P_FREEBSD) {
+        rules.freebsd = 1;
+        if (sfk_install(&rules) != 0) fail("cannot start the freebsd profile (Linux 5.6 or newer needed)");
+        errno = 0;
+        if (syscall(SYS_sendfile, -1, -1, nullptr, 1) != -1 || errno != EBADF)
+            fail("the freebsd profile does not answer sendfile");
+        return;
+    }
     rules.sendfile_errno = ENOSYS;
     if (sfk_install(&rules) != 0) fail("cannot install the seccomp filter");
     errno = 0;
@@ -693,7 +717,8 @@ bool send_one(const WorkerCtx& w, int method, int in_fd, const char* map, uint64
             case M_MMAP:
             case M_RW:
             case M_EMULATE:
-            case M_AUTO_NOSF: {
+            case M_AUTO_NOSF:
+            case M_AUTO_FREEBSD: {
                 sfshim_mode mode = method == M_MMAP      ? SFSHIM_MODE_MMAP
                                    : method == M_RW      ? SFSHIM_MODE_RW
                                    : method == M_EMULATE ? SFSHIM_MODE_EMULATE
@@ -796,7 +821,7 @@ bool check_stats(int method, uint64_t bytes, uint64_t calls, char* err, size_t e
     sfshim_stats s;
     sfshim_stats_get(&s);
     const char* name = kMethodNames[method];
-    bool shim = method == M_MMAP || method == M_RW || method == M_EMULATE || method == M_AUTO_NOSF;
+    bool shim = is_shim_method(method);
     if (!shim) {
         if (s.calls != 0) {
             copy_msg(err, errcap, "%s: the shim saw %llu calls", name, static_cast<unsigned long long>(s.calls));
@@ -870,7 +895,7 @@ Result worker_run(WorkerCtx& w, const Cmd& c) {
         return r;
     }
     sfshim_stats_reset();
-    bool shim_method = c.method == M_MMAP || c.method == M_RW || c.method == M_EMULATE || c.method == M_AUTO_NOSF;
+    bool shim_method = is_shim_method(c.method);
     sfshim_cache_stats cache0{};
     r.have_cache = shim_method && sfshim_cache_stats_get != nullptr;
     if (r.have_cache) sfshim_cache_stats_get(&cache0);
@@ -949,10 +974,10 @@ Result worker_run(WorkerCtx& w, const Cmd& c) {
     return r;
 }
 
-[[noreturn]] void worker_main(WorkerCtx w, int cmd_r, int res_w, bool nosendfile) {
+[[noreturn]] void worker_main(WorkerCtx w, int cmd_r, int res_w, int profile) {
     g_is_main = false;
     signal(SIGPIPE, SIG_IGN);  // a vanished receiver is an error message, not a silent death
-    if (nosendfile) install_nosendfile_filter();
+    if (profile != P_KERNEL) install_profile(profile);
     for (uint64_t s : w.sizes) {
         int fd = open(input_path(w.dir, s).c_str(), O_RDONLY | O_CLOEXEC);
         if (fd < 0) fail("open input: %s", strerror(errno));
@@ -977,7 +1002,7 @@ struct Rig {
     pid_t receiver = -1;
     int ack_r = -1;   // main's copy, for the final check
     int ctrl_w = -1;  // main's copy, for quit
-    Worker workers[2];  // [0] ordinary, [1] without kernel sendfile
+    Worker workers[P_COUNT];  // one per Profile
 };
 
 Rig start_rig(int transport, const std::string& dir, const std::vector<uint64_t>& sizes) {
@@ -1045,7 +1070,7 @@ Rig start_rig(int transport, const std::string& dir, const std::vector<uint64_t>
         rig.ctrl_w = ctrl[1];
         rig.ack_r = ack[0];
     }
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < P_COUNT; k++) {
         int cmd[2], res[2];
         if (pipe2(cmd, O_CLOEXEC) != 0 || pipe2(res, O_CLOEXEC) != 0) fail("pipe: %s", strerror(errno));
         fflush(nullptr);
@@ -1059,7 +1084,7 @@ Rig start_rig(int transport, const std::string& dir, const std::vector<uint64_t>
                 close(rig.workers[j].res_r);
             }
             WorkerCtx w{transport, send_fd, rig.ctrl_w, rig.ack_r, dir, sizes, {}, nullptr};
-            worker_main(w, cmd[0], res[1], k == 1);
+            worker_main(w, cmd[0], res[1], k);
         }
         g_children.push_back(p);
         close(cmd[0]);
@@ -1072,7 +1097,7 @@ Rig start_rig(int transport, const std::string& dir, const std::vector<uint64_t>
 
 Result run_cmd(Rig& rig, int method, int op, int size_index, uint64_t size, uint64_t reps, bool verify,
                uint64_t call_size = 0) {
-    Worker& w = rig.workers[method == M_AUTO_NOSF ? 1 : 0];
+    Worker& w = rig.workers[profile_of(method)];
     Cmd c{op, method, size_index, verify ? 1 : 0, size, reps, call_size};
     Result r{};
     if (!write_all(w.cmd_w, &c, sizeof c) || !read_all(w.res_r, &r, sizeof r))
@@ -1224,7 +1249,7 @@ struct Cell {
     sfshim_cache_stats cache{};
 };
 
-bool is_shim_method(int m) { return m == M_MMAP || m == M_RW || m == M_EMULATE || m == M_AUTO_NOSF; }
+
 
 void add_cache(Cell* c, const Result& r) {
     if (!r.have_cache) return;
@@ -1600,7 +1625,7 @@ std::string syscalls_section(Rig& rig, int size_index, uint64_t size) {
         "One call `sendfile(tcp_socket, file, &offset, 4096)` after a warm-up call, counted under strace"
         " attached to the sender only, between two marker syscalls.\n\n"
         "| engine | syscalls | by name |\n|---|---:|---|\n";
-    const int methods[] = {M_KERNEL, M_MMAP, M_RW, M_EMULATE, M_AUTO_NOSF};
+    const int methods[] = {M_KERNEL, M_MMAP, M_RW, M_EMULATE, M_AUTO_NOSF, M_AUTO_FREEBSD};
     for (int m : methods) {
         run_cmd(rig, m, OP_MEASURE, size_index, size, 1, true);  // warm-up, and the bytes checked
         Result r = run_cmd(rig, m, OP_COUNT, size_index, size, 1, false);
@@ -1617,9 +1642,15 @@ int run_syscalls_mode(const Options& o) {
     Rig rig = start_rig(T_TCP, g_workdir, sizes);
     // The first call of auto-nosendfile in a fresh process: the kernel is asked once.
     Result first = run_cmd(rig, M_AUTO_NOSF, OP_COUNT, 0, 4096, 1, false);
+    // And under FreeBSD's layer: the layer is recognised once (uname, else a
+    // count-0 call), and its sendfile never called.
+    Result first_fb = run_cmd(rig, M_AUTO_FREEBSD, OP_COUNT, 0, 4096, 1, false);
     std::string md = "# sfbench --syscalls\n\n" + machine_lines() + syscalls_section(rig, 0, 4096);
     md += "\nThe first `auto-nosendfile` call of a process (the kernel answers ENOSYS once, then the process"
           " emulates): " + std::to_string(first.syscalls) + " syscalls: " + per_transfer_names(first.names, 1) + ".\n";
+    md += "\nThe first `auto-freebsd` call of a process (the layer is recognised once, then every call is"
+          " emulated): " + std::to_string(first_fb.syscalls) + " syscalls: " + per_transfer_names(first_fb.names, 1) +
+          ".\n";
     stop_rig(rig);
     printf("%s", md.c_str());
     if (!o.markdown.empty()) write_file(o.markdown, md);
