@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// The netbsd (compat) kernel profile's rules (toolchain/kernel_profile.c)
+// against NetBSD's compat_linux (sys/compat/linux/common/linux_signal.c).
+// Each case runs in a forked child that installs the profile; the shim is
+// not involved.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "kernel_profile.h"
+#include "profile_harness.h"
+
+using namespace sfprofile;
+
+namespace {
+
+sfk_rules netbsd_rules()
+{
+    sfk_rules rules{};
+    rules.sendfile_errno = ENOSYS;
+    rules.compat = 1;
+    rules.compat_sigmask = 1;
+    return rules;
+}
+
+// The raw call: 0, or minus its errno.
+long long sigprocmask_raw(long how, const void *set, void *old)
+{
+    errno = 0;
+    long r = syscall(SYS_rt_sigprocmask, how, set, old, 8);
+    return r < 0 ? -errno : r;
+}
+
+} // namespace
+
+// linux_sys_rt_sigprocmask: "if (SCARG(uap, sigsetsize) != sizeof(linux_sigset_t))
+// return EINVAL;" then "switch (how) { ... default: return EINVAL; }" before
+// its copyin of the set. Linux copies the set in first (kernel/signal.c).
+TEST_CASE("rt_sigprocmask with an invalid how gives EINVAL without reading the set (Linux: EFAULT)", "[signals]")
+{
+    auto body = [](Report &rep, int) {
+        const void *unmapped = reinterpret_cast<const void *>(8);
+        sigset_t set;
+        sigemptyset(&set);
+        rep["bad_how_unmapped"] = sigprocmask_raw(0x7fff, unmapped, nullptr);
+        rep["bad_how_readable"] = sigprocmask_raw(0x7fff, &set, nullptr);
+        rep["negative_how"] = sigprocmask_raw(-1, unmapped, nullptr);
+        rep["block_unmapped"] = sigprocmask_raw(SIG_BLOCK, unmapped, nullptr);
+        rep["block_readable"] = sigprocmask_raw(SIG_BLOCK, &set, nullptr);
+        sigset_t old;
+        rep["query"] = sigprocmask_raw(SIG_SETMASK, nullptr, &old);
+    };
+    Report r = in_profile(netbsd_rules(), body);
+    CHECK(r["bad_how_unmapped"] == -EINVAL);
+    CHECK(r["bad_how_readable"] == -EINVAL);
+    CHECK(r["negative_how"] == -EINVAL);
+    CHECK(r["block_unmapped"] == -EFAULT); // a valid how: the copyin's EFAULT
+    CHECK(r["block_readable"] == 0);
+    CHECK(r["query"] == 0);
+
+    // The bare kernel (no rules but a sendfile errno): Linux's EFAULT.
+    sfk_rules bare{};
+    bare.sendfile_errno = ENOSYS;
+    Report k = in_profile(bare, body);
+    CHECK(k["bad_how_unmapped"] == -EFAULT);
+    CHECK(k["bad_how_readable"] == -EINVAL);
+    CHECK(k["block_unmapped"] == -EFAULT);
+
+    // Without compat_sigmask the compat profile keeps Linux's answer (the
+    // fault suite's harness, whose shim still trusts the probe).
+    sfk_rules plain = netbsd_rules();
+    plain.compat_sigmask = 0;
+    Report p = in_profile(plain, body);
+    CHECK(p["bad_how_unmapped"] == -EFAULT);
+}
