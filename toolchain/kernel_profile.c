@@ -1,5 +1,6 @@
 /* The seccomp rules and the /proc-less mount namespace of kernel_profile.h,
- * and the supervisor that plays FreeBSD's Linux sendfile.
+ * and the supervisor that plays FreeBSD's and illumos's Linux sendfile (and
+ * the layers' other answers a filter alone cannot give).
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #define _GNU_SOURCE
@@ -203,7 +204,8 @@ static int sv_load(scmp_filter_ctx ctx, const struct sfk_rules *r);
 int sfk_install(const struct sfk_rules *r)
 {
 	int layer = r->freebsd || r->illumos;
-	if ((r->freebsd && r->illumos) || (layer && (r->compat || r->sendfile_errno || r->sendfile_count_zero)))
+	if ((r->freebsd && r->illumos) || (layer && (r->compat || r->sendfile_errno || r->sendfile_count_zero)) ||
+	    (r->compat_uname && !r->compat))
 		return -EINVAL;
 	/* Fields by name: SCMP_A3(op, 0) leaves datum_b out, which clang's
 	 * -Wmissing-field-initializers refuses. */
@@ -245,15 +247,17 @@ int sfk_install(const struct sfk_rules *r)
 		rc = freebsd_rules(ctx);
 	if (rc == 0 && r->illumos)
 		rc = illumos_rules(ctx, r);
-	/* Both layers answer uname with their own version string. */
-	if (rc == 0 && layer && !r->real_uname)
+	/* Both layers answer uname with their own version string; NetBSD's
+	 * with its own release and version where asked (compat_uname). */
+	int supervised = layer || (r->compat && r->compat_uname);
+	if (rc == 0 && ((layer && !r->real_uname) || (r->compat && r->compat_uname)))
 		rc = rule_action(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(uname), 0, NULL);
 	/* No new privileges: required to load a filter without CAP_SYS_ADMIN, and
 	 * a setuid program must not escape (or be fooled by) the filter. */
 	if (rc == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		rc = -errno;
 	if (rc == 0)
-		rc = layer ? sv_load(ctx, r) : seccomp_load(ctx);
+		rc = supervised ? sv_load(ctx, r) : seccomp_load(ctx);
 	seccomp_release(ctx);
 	return rc;
 }
@@ -1081,7 +1085,17 @@ static int sv_uname(const struct fb_call *c)
 	if (uname(&u) != 0)
 		return errno;
 	memset(u.version, 0, sizeof u.version);
-	if (sv_rules.freebsd)
+	if (sv_rules.compat) {
+		/* NetBSD's sys/compat/linux/common/linux_sysctl.c: "char
+		 * linux_release[128] = \"3.11.6\"; char linux_version[128] =
+		 * \"#1 SMP PREEMPT Thu Oct 24 16:23:02 UTC 2013\";" (the
+		 * emul.linux.kern sysctls' defaults), copied by
+		 * linux_misc.c:linux_sys_uname with linux_sysname "Linux", the
+		 * host and domain names and LINUX_UNAME_ARCH. */
+		memset(u.release, 0, sizeof u.release);
+		snprintf(u.release, sizeof u.release, "%s", "3.11.6");
+		snprintf(u.version, sizeof u.version, "%s", "#1 SMP PREEMPT Thu Oct 24 16:23:02 UTC 2013");
+	} else if (sv_rules.freebsd)
 		/* linux_newuname: "strlcpy(utsname.version, version, ...)",
 		 * the kernel's version string cut at its first newline. */
 		snprintf(u.version, sizeof u.version, "%s", "FreeBSD 14.1-RELEASE releng/14.1-n267679-10e31f0946d8 GENERIC");

@@ -61,6 +61,9 @@ struct sfk_rules {
 				  * a call into a file that meets the input's end
 				  * returns what it moved (0 at the end) instead
 				  * of EINVAL */
+	int compat_uname;	 /* compat: uname says NetBSD's default release
+				  * "3.11.6" and version "#1 SMP PREEMPT Thu Oct 24
+				  * 16:23:02 UTC 2013" (a supervisor answers it) */
 	int compat_sigmask;	 /* compat: rt_sigprocmask's invalid how fails with
 				  * EINVAL before the set is read, as NetBSD's
 				  * does (sfshim-nosendfile sets it; off by default
@@ -70,9 +73,10 @@ struct sfk_rules {
 
 /* Loads the filter into this process (and everything it starts; it cannot
  * be undone) with no_new_privs set. 0, or a negative errno (-EINVAL for
- * freebsd or illumos with another profile's fields).
+ * freebsd or illumos with another profile's fields, compat_uname without
+ * compat).
  *
- * With freebsd or illumos it first starts the supervisor: a process that is no child
+ * With freebsd, illumos or compat_uname it first starts the supervisor: a process that is no child
  * of the caller (it is started through a second fork), holds none of its
  * descriptors, writes nothing to its stdout or stderr, and leaves once no
  * process of the filter is left (reaped). Call it before starting threads

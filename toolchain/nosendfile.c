@@ -37,7 +37,7 @@ static void usage(FILE *f)
 {
 	fputs("usage: " PROG " [--profile sendfile|netbsd|compat|freebsd|illumos-lx]\n"
 	      "       [--errno NAME|NUMBER | --einval-unless-socket] [--real-uname]\n"
-	      "       [--lx-2015] [--lx-eof-zero] [--no-proc] [--] COMMAND [ARGS...]\n"
+	      "       [--lx-2015] [--lx-eof-zero] [--netbsd-uname] [--no-proc] [--] COMMAND [ARGS...]\n"
 	      "\n"
 	      "Run COMMAND with the sendfile syscall (and sendfile64 of the 32-bit x86\n"
 	      "ABI) failing, by a seccomp filter, or behaving as a BSD's Linux layer\n"
@@ -87,6 +87,10 @@ static void usage(FILE *f)
 	      "                            \"BrandZ virtual linux\"; process_vm_readv and\n"
 	      "                            process_vm_writev fail with ENOSYS,\n"
 	      "                            rt_sigprocmask with an invalid how with EINVAL\n"
+	      "  --netbsd-uname            netbsd: uname says NetBSD's default release\n"
+	      "                            (3.11.6) and version (\"#1 SMP PREEMPT Thu Oct\n"
+	      "                            24 16:23:02 UTC 2013\"), answered by a\n"
+	      "                            supervisor process\n"
 	      "  --real-uname              freebsd, illumos-lx: uname answers as Linux's\n"
 	      "                            does (only a sendfile tells the layer)\n"
 	      "  --lx-2015                 illumos-lx: the 2015 emulation library's fcntl:\n"
@@ -137,7 +141,7 @@ static int parse_errno(const char *s)
 int main(int argc, char **argv)
 {
 	int err = ENOSYS, einval_unless_socket = 0, errno_given = 0, compat = 0, freebsd = 0, no_proc = 0;
-	int illumos = 0, real_uname = 0, lx_2015 = 0, lx_eof_zero = 0;
+	int illumos = 0, real_uname = 0, lx_2015 = 0, lx_eof_zero = 0, netbsd_uname = 0;
 	int i = 1;
 
 	for (; i < argc && argv[i][0] == '-'; i++) {
@@ -163,6 +167,8 @@ int main(int argc, char **argv)
 				return usage_error("unknown profile (sendfile, netbsd, compat, freebsd, illumos-lx)", v);
 		} else if (strcmp(a, "--real-uname") == 0) {
 			real_uname = 1;
+		} else if (strcmp(a, "--netbsd-uname") == 0) {
+			netbsd_uname = 1;
 		} else if (strcmp(a, "--lx-2015") == 0) {
 			lx_2015 = 1;
 		} else if (strcmp(a, "--lx-eof-zero") == 0) {
@@ -190,6 +196,8 @@ int main(int argc, char **argv)
 				   "--errno or --einval-unless-socket with them", NULL);
 	if (real_uname && !layer)
 		return usage_error("--real-uname is for --profile freebsd or illumos-lx", NULL);
+	if (netbsd_uname && !compat)
+		return usage_error("--netbsd-uname is for --profile netbsd (compat)", NULL);
 	if ((lx_2015 || lx_eof_zero) && !illumos)
 		return usage_error("--lx-2015 and --lx-eof-zero are for --profile illumos-lx", NULL);
 	if (i >= argc)
@@ -208,6 +216,7 @@ int main(int argc, char **argv)
 				   .real_uname = real_uname,
 				   .illumos_2015 = lx_2015,
 				   .illumos_eof_zero = lx_eof_zero,
+				   .compat_uname = netbsd_uname,
 				   .compat_sigmask = compat };
 	int rc;
 	if ((rc = sfk_install(&rules)) != 0) {

@@ -589,3 +589,9 @@ TEST_CASE("the profile refuses to be mixed with another's rules", "[args]")
     CHECK(r["with_freebsd"] == -EINVAL);
     CHECK(r["with_compat"] == -EINVAL);
 }
+
+TEST_CASE("the supervisor is no child of the program, keeps none of its descriptors and leaves when it is gone",
+          "[supervisor]")
+{
+    check_supervisor_leaves(lx_rules());
+}

@@ -8,9 +8,11 @@
 
 #include <signal.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "kernel_profile.h"
 #include "profile_harness.h"
@@ -77,4 +79,66 @@ TEST_CASE("rt_sigprocmask with an invalid how gives EINVAL without reading the s
     plain.compat_sigmask = 0;
     Report p = in_profile(plain, body);
     CHECK(p["bad_how_unmapped"] == -EFAULT);
+}
+
+// linux_sysctl.c: linux_release "3.11.6", linux_version "#1 SMP PREEMPT Thu
+// Oct 24 16:23:02 UTC 2013"; linux_misc.c:linux_sys_uname copies them with
+// linux_sysname "Linux" and the host name. Played with compat_uname only;
+// nothing in it names NetBSD (the shim tells this layer by sendfile's
+// ENOSYS).
+TEST_CASE("with compat_uname uname says NetBSD's default release and version", "[uname]")
+{
+    struct utsname here;
+    REQUIRE(uname(&here) == 0);
+    auto body = [](Report &rep, int) {
+        struct utsname u;
+        rep["r"] = uname(&u);
+        rep["release"] = std::strcmp(u.release, "3.11.6") == 0;
+        rep["version"] = std::strcmp(u.version, "#1 SMP PREEMPT Thu Oct 24 16:23:02 UTC 2013") == 0;
+        rep["sysname"] = std::strcmp(u.sysname, "Linux") == 0;
+        unsigned h = 0;
+        for (const char *p = u.nodename; *p; ++p)
+            h = h * 31 + static_cast<unsigned char>(*p);
+        rep["nodename_hash"] = h;
+        errno = 0;
+        rep["sendfile"] = syscall(SYS_sendfile, -1, -1, nullptr, 1) < 0 ? -errno : 0;
+        sfshim::platform::forget_learned_state();
+        rep["layer_named"] = sfshim::platform::kernel_layer_name() != nullptr;
+    };
+    unsigned h = 0;
+    for (const char *p = here.nodename; *p; ++p)
+        h = h * 31 + static_cast<unsigned char>(*p);
+    sfk_rules rules = netbsd_rules();
+    rules.compat_uname = 1;
+    Report r = in_profile(rules, body);
+    CHECK(r["r"] == 0);
+    CHECK(r["release"] == 1);
+    CHECK(r["version"] == 1);
+    CHECK(r["sysname"] == 1);
+    CHECK(r["nodename_hash"] == static_cast<long long>(h));
+    CHECK(r["sendfile"] == -ENOSYS);
+    CHECK(r["layer_named"] == 0);
+    // Without it: Linux's own.
+    Report k = in_profile(netbsd_rules(), body);
+    CHECK(k["version"] == 0);
+    CHECK(k["release"] == (std::strcmp(here.release, "3.11.6") == 0));
+}
+
+TEST_CASE("compat_uname without compat is refused", "[args]")
+{
+    Options opt;
+    opt.install = false;
+    Report r = in_profile(netbsd_rules(), [](Report &rep, int) {
+        sfk_rules rules{};
+        rules.compat_uname = 1;
+        rep["alone"] = sfk_install(&rules);
+    }, opt);
+    CHECK(r["alone"] == -EINVAL);
+}
+
+TEST_CASE("with compat_uname the supervisor is no child of the program and leaves when it is gone", "[supervisor]")
+{
+    sfk_rules rules = netbsd_rules();
+    rules.compat_uname = 1;
+    check_supervisor_leaves(rules);
 }

@@ -15,6 +15,8 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/utsname.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -345,5 +347,99 @@ void nginx_retry(Report &rep, Sender send)
                                    is_pattern(got, header + static_cast<size_t>(dup), body, 0);
 }
 
+
+// The supervisor is no child of the program, keeps none of its descriptors
+// and leaves when the program is gone: the program (under rules) sends a
+// file, makes the calls the supervisor answers itself, and exits.
+inline void check_supervisor_leaves(const sfk_rules &the_rules)
+{
+    // In a process of its own that becomes the subreaper: the supervisor,
+    // orphaned by the second fork, is reparented to it and reaped here.
+    int rp[2];
+    REQUIRE(pipe2(rp, O_CLOEXEC) == 0);
+    pid_t harness = fork();
+    REQUIRE(harness >= 0);
+    if (harness == 0) {
+        close(rp[0]);
+        Report rep;
+        prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+        int held[2];
+        pipe2(held, 0);
+        pid_t program = fork();
+        if (program == 0) {
+            close(held[0]);
+            sfk_rules rules = the_rules;
+            int code = sfk_install(&rules) == 0 ? 0 : 1;
+            int status;
+            if (!(waitpid(-1, &status, WNOHANG) < 0 && errno == ECHILD))
+                code |= 2; // a child of its own is left
+            int fd = make_file(1000);
+            int sv[2];
+            unix_pair(SOCK_STREAM, sv);
+            long off = 0;
+            // sendfile: performed by the layers' supervisor, refused by the
+            // compat profile's rules.
+            if (sf(sv[0], fd, &off, 1000) != (rules.compat ? -ENOSYS : 1000))
+                code |= 4;
+            // The calls answered in the supervisor's own process.
+            struct utsname u;
+            int p[2], n = 0;
+            pipe2(p, O_CLOEXEC);
+            pollfd pf{p[1], POLLOUT, 0};
+            if (uname(&u) != 0 || poll(&pf, 1, 0) != 1 || ioctl(p[1], FIONREAD, &n) != 0)
+                code |= 8;
+            int again = open(("/proc/self/fd/" + std::to_string(fd)).c_str(), O_RDONLY);
+            if (again < 0)
+                code |= 16;
+            _exit(code); // held[1] closes here, in the program
+        }
+        close(held[1]);
+        // End of file once no process holds the write end: the supervisor
+        // must not.
+        std::string ignored;
+        rep["eof"] = !sftest::read_until_eof(held[0], 10000, &ignored);
+        int status = 0;
+        waitpid(program, &status, 0);
+        rep["program_exit"] = WIFEXITED(status) ? WEXITSTATUS(status) : 100;
+        int reaped = 0;
+        auto deadline = Clock::now() + std::chrono::seconds(10);
+        for (;;) {
+            pid_t w = waitpid(-1, &status, WNOHANG);
+            if (w > 0) {
+                ++reaped;
+                continue;
+            }
+            if (w < 0 && errno == ECHILD)
+                break;
+            if (Clock::now() > deadline) {
+                rep["timed_out"] = 1;
+                break;
+            }
+            usleep(1000);
+        }
+        rep["reaped"] = reaped; // the supervisor, and any worker that outlived it
+        std::ostringstream s;
+        for (const auto &kv : rep)
+            s << kv.first << ' ' << kv.second << '\n';
+        sftest::write_all(rp[1], s.str());
+        _exit(0);
+    }
+    close(rp[1]);
+    std::string out;
+    sftest::ChildEnd end = sftest::collect_child(harness, rp[0], kChildMs, &out);
+    if (end.timed_out)
+        FAIL("timed out: the harness gave no report within " << kChildMs << " ms");
+    INFO("the harness's report:\n" << out);
+    Report r;
+    std::istringstream in(out);
+    std::string k;
+    long long v;
+    while (in >> k >> v)
+        r[k] = v;
+    CHECK(r["program_exit"] == 0);
+    CHECK(r["eof"] == 1);
+    CHECK(r["timed_out"] == 0);
+    CHECK(r["reaped"] >= 1);
+}
 
 } // namespace sfprofile
