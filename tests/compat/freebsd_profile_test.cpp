@@ -685,32 +685,6 @@ TEST_CASE("the supervisor is no child of the program, keeps none of its descript
 }
 
 #if defined(__x86_64__)
-namespace {
-
-// The i386 system call ABI from this 64-bit process (int $0x80): what a
-// 32-bit program's sendfile (187) and sendfile64 (239) reach. Pointers must
-// be below 4 GiB.
-long int80(long nr, long a, long b, long c, long d)
-{
-    long ret;
-    asm volatile("int $0x80"
-                 : "=a"(ret)
-                 : "a"(nr), "b"(a), "c"(b), "d"(c), "S"(d)
-                 : "memory", "r8", "r9", "r10", "r11");
-    return ret;
-}
-
-bool i386_abi_runs()
-{
-    pid_t pid = fork();
-    if (pid == 0)
-        _exit(int80(20 /* getpid */, 0, 0, 0, 0) == getpid() ? 0 : 1);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
-} // namespace
 
 TEST_CASE("an i386 program: sendfile's 32-bit offset, sendfile64, and EOVERFLOW past 2 GiB after the bytes "
           "went out",

@@ -595,3 +595,43 @@ TEST_CASE("the supervisor is no child of the program, keeps none of its descript
 {
     check_supervisor_leaves(lx_rules());
 }
+
+#if defined(__x86_64__)
+// An i386 program: sendfile64 (239) is the 32-bit library's lx_sendfile64,
+// sendfile (187) its lx_sendfile, the same steps with a 32-bit off_t.
+TEST_CASE("an i386 program: sendfile64's 64-bit offset and sendfile's 32-bit one", "[i386]")
+{
+    if (!i386_abi_runs()) {
+        WARN("this kernel runs no i386 programs: not tested");
+        return;
+    }
+    Report r = in_lx([](Report &rep, int) {
+        char *low = static_cast<char *>(
+            mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0));
+        int32_t *off32 = reinterpret_cast<int32_t *>(low);
+        int64_t *off64 = reinterpret_cast<int64_t *>(low + 8);
+        int sv[2];
+        unix_pair(SOCK_STREAM, sv);
+        Drain drain(sv[1]);
+        int fd = make_file(10000);
+        *off32 = 100;
+        rep["sendfile32"] = int80(187, sv[0], fd, reinterpret_cast<long>(off32), 1000);
+        rep["sendfile32_offset"] = *off32;
+        *off64 = 2000;
+        rep["sendfile64"] = int80(239, sv[0], fd, reinterpret_cast<long>(off64), 500);
+        rep["sendfile64_offset"] = *off64;
+        rep["count0_unmapped"] = int80(239, sv[0], fd, 8, 0);
+        shutdown(sv[0], SHUT_WR);
+        const std::string &got = drain.finish();
+        rep["received"] = got.size();
+        rep["bytes_match"] = is_pattern(got, 0, 1000, 100) && is_pattern(got, 1000, 500, 2000);
+    });
+    CHECK(r["sendfile32"] == 1000);
+    CHECK(r["sendfile32_offset"] == 1100);
+    CHECK(r["sendfile64"] == 500);
+    CHECK(r["sendfile64_offset"] == 2500);
+    CHECK(r["count0_unmapped"] == 0);
+    CHECK(r["received"] == 1500);
+    CHECK(r["bytes_match"] == 1);
+}
+#endif

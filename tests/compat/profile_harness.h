@@ -442,4 +442,31 @@ inline void check_supervisor_leaves(const sfk_rules &the_rules)
     CHECK(r["reaped"] >= 1);
 }
 
+#if defined(__x86_64__)
+
+// The i386 system call ABI from this 64-bit process (int $0x80): what a
+// 32-bit program's sendfile (187) and sendfile64 (239) reach. Pointers must
+// be below 4 GiB.
+inline long int80(long nr, long a, long b, long c, long d)
+{
+    long ret;
+    asm volatile("int $0x80"
+                 : "=a"(ret)
+                 : "a"(nr), "b"(a), "c"(b), "d"(c), "S"(d)
+                 : "memory", "r8", "r9", "r10", "r11");
+    return ret;
+}
+
+inline bool i386_abi_runs()
+{
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(int80(20 /* getpid */, 0, 0, 0, 0) == getpid() ? 0 : 1);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+#endif
+
 } // namespace sfprofile
