@@ -1,5 +1,6 @@
 /* The seccomp rules and the /proc-less mount namespace of kernel_profile.h,
- * and the supervisor that plays FreeBSD's Linux sendfile.
+ * and the supervisor that plays FreeBSD's and illumos's Linux sendfile (and
+ * the layers' other answers a filter alone cannot give).
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #define _GNU_SOURCE
@@ -33,6 +34,7 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/uio.h>
+#include <sys/utsname.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -115,6 +117,28 @@ static int pipe_size_rules(scmp_filter_ctx ctx, int err)
 	return rc;
 }
 
+/* rt_sigprocmask with a `how` that is not SIG_BLOCK, SIG_UNBLOCK or
+ * SIG_SETMASK fails with EINVAL before the set is read, on every layer
+ * played here, where Linux reads the set first (EFAULT for an unreadable
+ * one, kernel/signal.c):
+ *   NetBSD  sys/compat/linux/common/linux_signal.c:linux_sys_rt_sigprocmask
+ *           checks sigsetsize, then "switch (how) ... default: return
+ *           EINVAL" before its copyin;
+ *   FreeBSD sys/compat/linux/linux_signal.c:linux_rt_sigprocmask:
+ *           "error = linux_copyin_sigset(...); if (error != 0) return
+ *           (EINVAL);" (any unreadable set is EINVAL there, even with a
+ *           valid how: not played, a filter cannot read the set);
+ *   illumos lib/brand/lx/lx_brand/common/signal.c:lx_sigprocmask_common
+ *           translates how first ("default: return (-EINVAL)").
+ * how is an int; a value the C ABI passes sign-extended, so a negative
+ * one is above 2 as well. Linux checks sigsetsize != 8 (EINVAL) before
+ * either; so do the layers. */
+static int sigprocmask_how_rule(scmp_filter_ctx ctx)
+{
+	const struct scmp_arg_cmp bad_how = { .arg = 0, .op = SCMP_CMP_GT, .datum_a = 2 };
+	return rule(ctx, EINVAL, SCMP_SYS(rt_sigprocmask), 1, &bad_how);
+}
+
 /* What FreeBSD's linuxulator refuses besides sendfile, from its source:
  * sys/compat/linux/linux_dummy.c stubs these with DUMMY(), whose body is
  * "return (ENOSYS);" (sys/compat/linux/linux_util.h); sys/amd64/linux and
@@ -138,14 +162,50 @@ static int freebsd_rules(scmp_filter_ctx ctx)
 	 * ... return (EINVAL);" */
 	if (rc == 0)
 		rc = pipe_size_rules(ctx, EINVAL);
+	if (rc == 0)
+		rc = sigprocmask_how_rule(ctx);
+	/* The calls the supervisor answers the layer's way (see sv_call_of):
+	 * ioctl only for FIONREAD (its cmd an unsigned int), poll and ppoll
+	 * (i386's ppoll_time64 too), open and openat (/proc/self/fd/N). */
+	const struct scmp_arg_cmp fionread = {
+		.arg = 1, .op = SCMP_CMP_MASKED_EQ, .datum_a = 0xffffffffu, .datum_b = FIONREAD
+	};
+	if (rc == 0)
+		rc = rule_action(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(ioctl), 1, &fionread);
+	const int notified[] = { SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(ppoll_time64), SCMP_SYS(open),
+				 SCMP_SYS(openat) };
+	for (size_t i = 0; rc == 0 && i < sizeof notified / sizeof notified[0]; i++)
+		rc = rule_action(ctx, SCMP_ACT_NOTIFY, notified[i], 0, NULL);
 	return rc;
 }
 
-static int freebsd_load(scmp_filter_ctx ctx);
+/* What illumos's LX brand refuses of the calls the shim makes, from its
+ * source (docs/syscalls.md, table, column LX): uts/common/brand/lx/os/
+ * lx_syscall.c has NOSYS_NULL for process_vm_readv and process_vm_writev,
+ * set_errno(ENOTSUP), which usr/src/common/brand/lx/lx_errno.c turns into
+ * Linux's ENOSYS. The 2015 emulation library's fcntl refused the pipe
+ * sizes the same way (ENOTSUP, ENOSYS for the program); the newer kernel's
+ * syscall/lx_fcntl.c:lx_fcntl_pipesz answers them on FIFOs ("strqget(...
+ * QHIWAT ...)") and gives EBADF for other files, as Linux does. */
+static int illumos_rules(scmp_filter_ctx ctx, const struct sfk_rules *r)
+{
+	int rc = rule(ctx, ENOSYS, SCMP_SYS(process_vm_readv), 0, NULL);
+	if (rc == 0)
+		rc = rule(ctx, ENOSYS, SCMP_SYS(process_vm_writev), 0, NULL);
+	if (rc == 0)
+		rc = sigprocmask_how_rule(ctx);
+	if (rc == 0 && r->illumos_2015)
+		rc = pipe_size_rules(ctx, ENOSYS);
+	return rc;
+}
+
+static int sv_load(scmp_filter_ctx ctx, const struct sfk_rules *r);
 
 int sfk_install(const struct sfk_rules *r)
 {
-	if (r->freebsd && (r->compat || r->sendfile_errno || r->sendfile_count_zero))
+	int layer = r->freebsd || r->illumos;
+	if ((r->freebsd && r->illumos) || (layer && (r->compat || r->sendfile_errno || r->sendfile_count_zero)) ||
+	    (r->compat_uname && !r->compat))
 		return -EINVAL;
 	/* Fields by name: SCMP_A3(op, 0) leaves datum_b out, which clang's
 	 * -Wmissing-field-initializers refuses. */
@@ -164,7 +224,7 @@ int sfk_install(const struct sfk_rules *r)
 	}
 	const int sendfiles[] = { SCMP_SYS(sendfile), SCMP_SYS(sendfile64) };
 	for (size_t i = 0; rc == 0 && i < sizeof sendfiles / sizeof sendfiles[0]; i++) {
-		if (r->freebsd)
+		if (layer)
 			rc = rule_action(ctx, SCMP_ACT_NOTIFY, sendfiles[i], 0, NULL);
 		else if (r->sendfile_errno)
 			rc = rule(ctx, r->sendfile_errno, sendfiles[i], r->sendfile_count_zero ? 1 : 0, &count_is_0);
@@ -181,21 +241,24 @@ int sfk_install(const struct sfk_rules *r)
 		 * linux_sys_fcntl). */
 		if (rc == 0)
 			rc = pipe_size_rules(ctx, EOPNOTSUPP);
-		/* linux_signal.c, linux_sys_rt_sigprocmask: the switch on `how`
-		 * refuses a bad one (EINVAL) before the set is copied in, where
-		 * Linux copies first (EFAULT for an unreadable set). */
-		const struct scmp_arg_cmp bad_how = { .arg = 0, .op = SCMP_CMP_GT, .datum_a = 2 };
 		if (rc == 0)
-			rc = rule(ctx, EINVAL, SCMP_SYS(rt_sigprocmask), 1, &bad_how);
+			rc = sigprocmask_how_rule(ctx);
 	}
 	if (rc == 0 && r->freebsd)
 		rc = freebsd_rules(ctx);
+	if (rc == 0 && r->illumos)
+		rc = illumos_rules(ctx, r);
+	/* Both layers answer uname with their own version string; NetBSD's
+	 * with its own release and version where asked (compat_uname). */
+	int supervised = layer || (r->compat && r->compat_uname);
+	if (rc == 0 && ((layer && !r->real_uname) || (r->compat && r->compat_uname)))
+		rc = rule_action(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(uname), 0, NULL);
 	/* No new privileges: required to load a filter without CAP_SYS_ADMIN, and
 	 * a setuid program must not escape (or be fooled by) the filter. */
 	if (rc == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		rc = -errno;
 	if (rc == 0)
-		rc = r->freebsd ? freebsd_load(ctx) : seccomp_load(ctx);
+		rc = supervised ? sv_load(ctx, r) : seccomp_load(ctx);
 	seccomp_release(ctx);
 	return rc;
 }
@@ -269,6 +332,9 @@ struct fb_call {
 };
 
 static char fb_buf[FB_CHUNK];
+
+/* The profile the supervisor plays (set before it starts). */
+static struct sfk_rules sv_rules;
 
 static int fb_valid(const struct fb_call *c)
 {
@@ -432,6 +498,39 @@ static int fb_wait_room(const struct fb_call *c, int out)
 	}
 }
 
+/* Sends len bytes of buf into the socket out, waiting for room (or not,
+ * nonblocking: EAGAIN) as both layers' send paths do; *sent counts what the
+ * socket took, error or not. 0, an errno, or FB_GONE. */
+static int sv_send_all(const struct fb_call *c, int out, const char *buf, size_t len, int nonblocking,
+		       off_t *sent)
+{
+	for (size_t done = 0; done < len;) {
+		/* A caller killed meanwhile, or interrupted where signals are
+		 * Linux's (and maybe restarted by the kernel, in a worker of
+		 * its own): what went out is out, the rest is no one's. */
+		if (!fb_valid(c))
+			return FB_GONE;
+		ssize_t n = send(out, buf + done, len - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n > 0) {
+			done += (size_t)n;
+			*sent += n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (nonblocking)
+				return EAGAIN;
+			int err = fb_wait_room(c, out);
+			if (err)
+				return err;
+			continue;
+		}
+		return n < 0 ? errno : EIO;
+	}
+	return 0;
+}
+
 /* sendfile_wait_generic's checks of the socket's state, in its order:
  *
  *	if (so->so_snd.sb_state & SBS_CANTSENDMORE) {
@@ -489,37 +588,16 @@ static int fb_vn_sendfile_loop(const struct fb_call *c, int in, int out, off_t o
 			return EIO; /* sendfile_swapin's pager error */
 		if (got == 0)
 			return 0; /* cut between fstat and pread: the new end */
-		for (ssize_t sent = 0; sent < got;) {
-			/* A caller killed meanwhile, or interrupted where signals
-			 * are Linux's (and maybe restarted by the kernel, in a
-			 * worker of its own): what went out is out, the rest is
-			 * no one's. */
-			if (!fb_valid(c))
-				return FB_GONE;
-			/* No SIGPIPE: vn_sendfile hands its mbufs to pr_send()
-			 * directly, and FreeBSD raises SIGPIPE only in the write
-			 * paths (kern_sendit, soo_write), never for sendfile. */
-			ssize_t n = send(out, fb_buf + sent, (size_t)(got - sent), MSG_DONTWAIT | MSG_NOSIGNAL);
-			if (n > 0) {
-				sent += n;
-				*sbytes += n;
-				continue;
-			}
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-				/* "if (so->so_state & SS_NBIO) { error = EAGAIN;" */
-				if (nonblocking)
-					return EAGAIN;
-				if ((err = fb_wait_room(c, out)) != 0)
-					return err;
-				continue;
-			}
-			/* A reset connection is SBS_CANTSENDMORE there. */
-			if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
-				return EPIPE;
-			return n < 0 ? errno : EIO;
-		}
+		/* No SIGPIPE: vn_sendfile hands its mbufs to pr_send()
+		 * directly, and FreeBSD raises SIGPIPE only in the write paths
+		 * (kern_sendit, soo_write), never for sendfile. "if
+		 * (so->so_state & SS_NBIO) { error = EAGAIN;" */
+		err = sv_send_all(c, out, fb_buf, (size_t)got, nonblocking, sbytes);
+		/* A reset connection is SBS_CANTSENDMORE there. */
+		if (err == ECONNRESET)
+			err = EPIPE;
+		if (err)
+			return err;
 		off += got;
 		rem -= got;
 	}
@@ -692,6 +770,660 @@ static int fb_linux_sendfile(const struct fb_call *c, int64_t *ret)
 	return ret_err;
 }
 
+/*
+ * illumos's LX brand sendfile, played by the same supervisor.
+ *
+ * The source: usr/src/lib/brand/lx/lx_brand/common/sendfile.c
+ * (lx_sendfile64, "Copyright 2015 Joyent"), which calls the native
+ * sendfilev(SENDFILEV64, ...) of usr/src/uts/common/syscall/sendfile.c
+ * (sendfilev, sendvec64, sendvec_chunk64) and usr/src/uts/common/fs/
+ * sockfs/socksyscalls.c (sosendfile64); docs/syscalls.md, "illumos LX
+ * sendfile", has the model. What matters most: the library drops the
+ * count of a call that moved bytes and then failed,
+ *
+ *	if (error == 0 && xferred > 0) {
+ *	...
+ *	return (error ? -error : (int)rval.sys_rval1);
+ *
+ * while the kernel moved them (sosendfile64 writes its progress to
+ * *count32 whatever the error, sendvec64 copies it out), and that a file
+ * output meets the input's end as an error (sendvec_chunk64: "if (cnt ==
+ * 0) { ... return (EINVAL);").
+ */
+
+/* sendvec_chunk64's EINVAL for the input's end, told apart from its other
+ * EINVALs for the 2020 fix (illumos_eof_zero). Not an errno. */
+#define LX_EOF (-2)
+
+/* The block size of a file copy: sendvec_chunk64 reads and writes
+ * "MIN(vp->v_vfsp->vfs_bsize, readvp->v_vfsp->vfs_bsize)" at a time; the
+ * files' st_blksize here. */
+static size_t lx_block(const struct stat *a, const struct stat *b)
+{
+	size_t n = a->st_blksize < b->st_blksize ? (size_t)a->st_blksize : (size_t)b->st_blksize;
+	return n == 0 || n > FB_CHUNK ? FB_CHUNK : n;
+}
+
+/* Would ISSIG(curthread, JUSTLOOKING) see a signal? Only where the
+ * supervisor reads the caller's signals (killable); elsewhere none. */
+static int lx_issig(const struct fb_call *c)
+{
+	return c->killable && fb_signal_pending((pid_t)c->req->pid);
+}
+
+/* sosendfile64, for a socket output and a regular input: nothing for a
+ * length of 0, the length clipped to the file's end ("Read as much as
+ * possible", the size asked again after each round), the send helpers'
+ * wait for room (socket_sendmblk: EAGAIN when non-blocking, EINTR for a
+ * signal), and *count the bytes the socket took, error or not. No
+ * SIGPIPE: so_sendmblk returns EPIPE for SS_CANTSENDMORE and posts
+ * nothing. */
+static int lx_sosendfile64(const struct fb_call *c, int in, int out, off_t off, int32_t len, off_t *count)
+{
+	*count = 0;
+	if (len < 0)
+		return EINVAL;
+	int nonblocking = (fcntl(out, F_GETFL) & O_NONBLOCK) != 0;
+	off_t size = len;
+	for (;;) {
+		struct stat st;
+		if (fstat(in, &st) != 0)
+			return EIO;
+		if (st.st_size == 0 || off >= st.st_size)
+			return 0;
+		if (size > st.st_size - off)
+			size = st.st_size - off;
+		if (size <= 0)
+			return 0;
+		size_t want = size < FB_CHUNK ? (size_t)size : FB_CHUNK;
+		ssize_t got = pread(in, fb_buf, want, off);
+		if (got < 0)
+			return EIO;
+		if (got == 0)
+			return 0;
+		int err = sv_send_all(c, out, fb_buf, (size_t)got, nonblocking, count);
+		if (err)
+			return err;
+		off += got;
+		size -= got;
+	}
+}
+
+/* sendvec_chunk64 for one vector element whose output is a regular file:
+ * block by block, each read at the input's offset and written at the
+ * output's (fileoff, its f_offset; appended where it was opened O_APPEND,
+ * FAPPEND in ioflag), *count what was written. The input's end is EINVAL
+ * after what could be written (LX_EOF here). */
+static int lx_chunk_to_file(const struct fb_call *c, int in, const struct stat *in_st, int out,
+			    const struct stat *out_st, off_t sfv_off, int32_t sfv_len, off_t *fileoff, off_t *count)
+{
+	(void)c;
+	int append = (fcntl(out, F_GETFL) & O_APPEND) != 0;
+	size_t size = lx_block(in_st, out_st);
+	while (sfv_len > 0) {
+		size_t iov_len = (size_t)sfv_len < size ? (size_t)sfv_len : size;
+		ssize_t cnt = pread(in, fb_buf, iov_len, sfv_off);
+		if (cnt < 0)
+			return errno;
+		/* "If we were reading a pipe (currently not implemented), we
+		 * may now lose data." */
+		if (cnt == 0)
+			return LX_EOF;
+		ssize_t w = append ? write(out, fb_buf, (size_t)cnt) : pwrite(out, fb_buf, (size_t)cnt, *fileoff);
+		int err = w < 0 ? errno : 0;
+		if (w < 0)
+			w = 0;
+		sfv_len -= (int32_t)w;
+		sfv_off += w;
+		*fileoff += w;
+		*count += w;
+		if (err)
+			return err;
+		if (w < cnt)
+			return ENOSPC;
+	}
+	return 0;
+}
+
+/* The native sendfilev(SENDFILEV64, out, &sfv, 1, &xferred) of a 64-bit
+ * kernel: sendvec64 ("case SENDFILEV64: return (sendvec64(...))" sits under
+ * _SYSCALL32_IMPL, which amd64 kernels define), which reads the vector as
+ * a ksendfilevec64: its size32_t sfv_len is the low half of the library's
+ * size_t, so the count is taken modulo 2^32 and one of 2^31 or more is
+ * negative (EINVAL). *xferred gets the count, error or not. */
+static int lx_sendfilev64(const struct fb_call *c, int out_fd, int in_fd, off_t sfv_off, uint32_t len32,
+			  off_t *xferred)
+{
+	int32_t sfv_len = (int32_t)len32;
+	*xferred = 0;
+	/* sendfilev: "if ((fp = getf(fildes)) == NULL) return
+	 * (set_errno(EBADF)); if (((fp->f_flag) & FWRITE) == 0) { error =
+	 * EBADF;" then "switch (vp->v_type) { case VSOCK: ... case VREG: ...
+	 * default: error = EINVAL;" */
+	int out = -1;
+	int err = fb_getfd(c, out_fd, &out);
+	if (err)
+		return err == FB_GONE ? err : EBADF;
+	struct stat out_st;
+	int oflags = fcntl(out, F_GETFL);
+	if (oflags < 0 || (oflags & O_PATH) || (oflags & O_ACCMODE) == O_RDONLY || fstat(out, &out_st) != 0) {
+		close(out);
+		return EBADF;
+	}
+	if (!S_ISSOCK(out_st.st_mode) && !S_ISREG(out_st.st_mode)) {
+		close(out);
+		return EINVAL;
+	}
+	off_t fileoff = S_ISREG(out_st.st_mode) ? lseek(out, 0, SEEK_CUR) : 0;
+	off_t start = fileoff;
+	int in = -1;
+	struct stat in_st;
+	if ((err = fb_getfd(c, in_fd, &in)) != 0) {
+		close(out);
+		return err == FB_GONE ? err : EBADF;
+	}
+	int iflags = fcntl(in, F_GETFL);
+	int readable = iflags >= 0 && !(iflags & O_PATH) && (iflags & O_ACCMODE) != O_WRONLY;
+	if (fstat(in, &in_st) != 0)
+		readable = 0;
+	if (S_ISSOCK(out_st.st_mode) && readable && S_ISREG(in_st.st_mode)) {
+		/* sendvec64: "Optimize the regular file over the socket case":
+		 * getf and FREAD, then straight to sosendfile64 (no ISSIG
+		 * there). */
+		err = lx_sosendfile64(c, in, out, sfv_off, sfv_len, xferred);
+	} else if (S_ISSOCK(out_st.st_mode) && !readable) {
+		/* "if ((rfp->f_flag & FREAD) == 0) { ... error = EBADF;" */
+		err = EBADF;
+	} else {
+		/* sendvec_chunk64, in its order. */
+		if (lx_issig(c))
+			err = EINTR;
+		else if (sfv_len == 0)
+			err = 0;
+		else if (sfv_len < 0)
+			err = EINVAL;
+		else if (!readable)
+			err = EBADF;
+		else if (!S_ISREG(in_st.st_mode))
+			err = EINVAL;
+		else if (in_st.st_dev == out_st.st_dev && in_st.st_ino == out_st.st_ino)
+			err = EINVAL; /* "No point reading and writing to same vp" */
+		else if (S_ISSOCK(out_st.st_mode))
+			err = EINVAL; /* not reached: a regular input took the path above */
+		else
+			err = lx_chunk_to_file(c, in, &in_st, out, &out_st, sfv_off, sfv_len, &fileoff, xferred);
+		/* "if (vp->v_type == VREG) fp->f_offset += count;" whatever
+		 * the error. */
+		if (S_ISREG(out_st.st_mode) && *xferred > 0 && lseek(out, start + *xferred, SEEK_SET) < 0 && !err)
+			err = errno;
+	}
+	close(in);
+	close(out);
+	return err;
+}
+
+/* lx_sendfile64, line by line; i386's sendfile (187) is lx_sendfile of
+ * the 32-bit library, the same steps with a 32-bit offset (the native
+ * call it makes, SENDFILEV, is played as SENDFILEV64: its 32-bit path was
+ * not read). */
+static int lx_sendfile64(const struct fb_call *c, int64_t *ret)
+{
+	const struct seccomp_data *d = &c->req->data;
+	int abi32 = d->arch == AUDIT_ARCH_I386;
+	int offset32 = abi32 && d->nr == 187;
+	uint64_t mask = abi32 ? 0xffffffffu : UINT64_MAX;
+	int out = (int)(uint32_t)d->args[0];
+	int in_fd = (int)(uint32_t)d->args[1];
+	uint64_t offp = d->args[2] & mask;
+	uint64_t sz = d->args[3] & mask;
+	int64_t off = 0;
+	int err;
+
+	if (offp == 0) {
+		/* "if ((off = lseek((int)p2, 0, SEEK_CUR)) == -1) return
+		 * (-errno);": in the caller, on its descriptor. */
+		int in = -1;
+		if ((err = fb_getfd(c, in_fd, &in)) != 0)
+			return err == FB_GONE ? err : EBADF;
+		off = lseek(in, 0, SEEK_CUR);
+		err = off < 0 ? errno : 0;
+		close(in);
+		if (err)
+			return err;
+	} else {
+		/* "if (sz > 0 && uucopy(offp, &off, sizeof (off)) != 0) return
+		 * (-errno); if (off < 0) return (-EINVAL);" */
+		if (sz > 0) {
+			if (offset32) {
+				int32_t o32;
+				if ((err = fb_copy(c, offp, &o32, sizeof o32, 0)) != 0)
+					return err;
+				off = o32;
+			} else if ((err = fb_copy(c, offp, &off, sizeof off, 0)) != 0) {
+				return err;
+			}
+		}
+		if (off < 0)
+			return EINVAL;
+	}
+
+	off_t xferred = 0;
+	int error = lx_sendfilev64(c, out, in_fd, (off_t)off, (uint32_t)sz, &xferred);
+	if (error == FB_GONE)
+		return FB_GONE;
+	/* The 2020 fix (illumos-joyent issue #326, PR #327, "LX sendfile
+	 * returns EINVAL at EOF when it should return 0": "We suppress it in
+	 * lx_sendfile[64] in the case where the offset has moved, but not when
+	 * it has not ... Linux simply returns 0 in both of these cases"): the
+	 * input's end into a file is no error, what moved before it is the
+	 * count. Played from the issue's words; the fix's code was not read. */
+	if (error == LX_EOF)
+		error = sv_rules.illumos_eof_zero ? 0 : EINVAL;
+	if (error == 0 && xferred > 0) {
+		if (offp == 0) {
+			/* "if (lseek((int)p2, xferred, SEEK_CUR) == -1) return
+			 * (-errno);" */
+			int in = -1;
+			if ((err = fb_getfd(c, in_fd, &in)) != 0)
+				return err == FB_GONE ? err : EBADF;
+			err = lseek(in, xferred, SEEK_CUR) < 0 ? errno : 0;
+			close(in);
+			if (err)
+				return err;
+		} else {
+			/* "off += xferred; error = uucopy(&off, offp, sizeof
+			 * (off));": uucopy returns -1 where it fails, and the
+			 * call then returns -(-1), 1. */
+			off += xferred;
+			if (offset32) {
+				int32_t o32 = (int32_t)off;
+				err = fb_copy(c, offp, &o32, sizeof o32, 1);
+			} else {
+				err = fb_copy(c, offp, &off, sizeof off, 1);
+			}
+			if (err == FB_GONE)
+				return err;
+			if (err) {
+				*ret = 1;
+				return 0;
+			}
+		}
+	}
+	if (error)
+		return error;
+	/* "(int)rval.sys_rval1": sendvec64's count. */
+	*ret = (int32_t)xferred;
+	return 0;
+}
+
+/*
+ * The calls the supervisor answers at once, in its own process: none of
+ * them waits.
+ */
+
+/* A CONTINUE answer: the kernel runs the call as Linux's (the caller's
+ * memory and descriptors may have changed meanwhile: a test harness's
+ * race, not a program's). */
+static void sv_continue(const struct fb_call *c)
+{
+	struct seccomp_notif_resp resp;
+	memset(&resp, 0, sizeof resp);
+	resp.id = c->req->id;
+	resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+	(void)ioctl(c->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+}
+
+/* uname: both layers' own version string; sysname, nodename, release,
+ * machine and domainname as Linux says them here (FreeBSD's
+ * linux_newuname: "Linux" from compat.linux.osname, the jail's host and
+ * domain names, the release from the sysctl compat.linux.osrelease, a
+ * setting; "x86_64" on amd64 for 64- and 32-bit programs. illumos's
+ * lx_uname: LX_UNAME_SYSNAME "Linux", the zone's kernel-version attribute,
+ * LX_UNAME_MACHINE64 "x86_64"). */
+static int sv_uname(const struct fb_call *c)
+{
+	struct utsname u;
+	if (uname(&u) != 0)
+		return errno;
+	memset(u.version, 0, sizeof u.version);
+	if (sv_rules.compat) {
+		/* NetBSD's sys/compat/linux/common/linux_sysctl.c: "char
+		 * linux_release[128] = \"3.11.6\"; char linux_version[128] =
+		 * \"#1 SMP PREEMPT Thu Oct 24 16:23:02 UTC 2013\";" (the
+		 * emul.linux.kern sysctls' defaults), copied by
+		 * linux_misc.c:linux_sys_uname with linux_sysname "Linux", the
+		 * host and domain names and LINUX_UNAME_ARCH. */
+		memset(u.release, 0, sizeof u.release);
+		snprintf(u.release, sizeof u.release, "%s", "3.11.6");
+		snprintf(u.version, sizeof u.version, "%s", "#1 SMP PREEMPT Thu Oct 24 16:23:02 UTC 2013");
+	} else if (sv_rules.freebsd)
+		/* linux_newuname: "strlcpy(utsname.version, version, ...)",
+		 * the kernel's version string cut at its first newline. */
+		snprintf(u.version, sizeof u.version, "%s", "FreeBSD 14.1-RELEASE releng/14.1-n267679-10e31f0946d8 GENERIC");
+	else
+		/* sys/lx_brand.h: "#define LX_UNAME_VERSION \"BrandZ virtual
+		 * linux\"" */
+		snprintf(u.version, sizeof u.version, "%s", "BrandZ virtual linux");
+	return fb_copy(c, c->req->data.args[0] & (c->req->data.arch == AUDIT_ARCH_I386 ? 0xffffffffu : UINT64_MAX),
+		       &u, sizeof u, 1);
+}
+
+/* FIONREAD on a pipe or FIFO opened for writing only: sys/kern/sys_pipe.c,
+ * pipe_ioctl: "case FIONREAD: if (!(fp->f_flag & FREAD)) { *(int *)data =
+ * 0; ... return (0); }". FreeBSD's anonymous pipes open both ends FREAD |
+ * FWRITE (kern_pipe: "fflags = FREAD | FWRITE"), and the write end's count
+ * is then of its own buffer, the one its peer writes into, which a Linux
+ * program cannot fill (Linux's read end is read-only): 0 as well. 1 when
+ * answered, 0 to let the kernel answer. */
+static int fb_fionread(const struct fb_call *c, int *err)
+{
+	int fd = -1;
+	*err = fb_getfd(c, (int)(uint32_t)c->req->data.args[0], &fd);
+	if (*err)
+		return *err == FB_GONE;
+	struct stat st;
+	int flags = fcntl(fd, F_GETFL);
+	int ours = fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) && flags >= 0 && (flags & O_ACCMODE) == O_WRONLY;
+	close(fd);
+	if (!ours)
+		return 0;
+	int zero = 0;
+	uint64_t mask = c->req->data.arch == AUDIT_ARCH_I386 ? 0xffffffffu : UINT64_MAX;
+	*err = fb_copy(c, c->req->data.args[2] & mask, &zero, sizeof zero, 1);
+	return 1;
+}
+
+/* Up to this many pollfds are looked at; a larger poll runs as Linux's. */
+#define FB_POLL_MAX 256
+
+/* A pipe's write end whose reader is gone (Linux says POLLERR for it:
+ * fs/pipe.c, pipe_poll, "if (!pipe->readers) mask |= EPOLLERR;"). */
+static int fb_widowed_pipe(int fd)
+{
+	struct stat st;
+	struct statfs fs;
+	int flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || (flags & O_ACCMODE) != O_WRONLY || fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode) ||
+	    fstatfs(fd, &fs) != 0 || fs.f_type != PIPEFS_MAGIC)
+		return 0;
+	struct pollfd p = { fd, POLLOUT, 0 };
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+}
+
+/* poll and ppoll where one of the descriptors is an anonymous pipe's
+ * write end whose reader is gone: sys/kern/sys_pipe.c, pipe_poll, for that
+ * end (fp->f_data its own pipe, wpipe its peer, the closed read end;
+ * pipeclose set PIPE_EOF on it, "ppipe->pipe_state |= PIPE_EOF"):
+ *
+ *	if (fp->f_flag & FWRITE && events & (POLLOUT | POLLWRNORM))
+ *		if (wpipe->pipe_present != PIPE_ACTIVE || ...
+ *			revents |= events & (POLLOUT | POLLWRNORM);
+ *	...
+ *		if (rpipe->pipe_state & PIPE_EOF) {
+ *			if (fp->f_flag & FREAD)
+ *				revents |= (events & (POLLIN | POLLRDNORM));
+ *			if (wpipe->pipe_present != PIPE_ACTIVE || ...
+ *				revents |= POLLHUP;
+ *
+ * and never POLLERR. Such a pollfd is always ready (POLLHUP is reported
+ * unasked), so the call returns at once: its answer is a poll of the
+ * caller's descriptors with no timeout, that end's revents replaced. Every
+ * other poll runs as Linux's (CONTINUE). 1 when answered. */
+static int fb_poll(const struct fb_call *c, int *err, int64_t *val)
+{
+	const struct seccomp_data *d = &c->req->data;
+	uint64_t mask = d->arch == AUDIT_ARCH_I386 ? 0xffffffffu : UINT64_MAX;
+	uint64_t addr = d->args[0] & mask;
+	uint32_t nfds = (uint32_t)d->args[1];
+	struct pollfd fds[FB_POLL_MAX];
+	int dups[FB_POLL_MAX];
+	*err = 0;
+	if (nfds == 0 || nfds > FB_POLL_MAX)
+		return 0;
+	if ((*err = fb_copy(c, addr, fds, nfds * sizeof fds[0], 0)) != 0) {
+		int gone = *err == FB_GONE;
+		*err = 0;
+		return gone; /* EFAULT: the kernel's own */
+	}
+	int widowed = 0;
+	for (uint32_t i = 0; i < nfds; i++) {
+		dups[i] = -1;
+		if (fds[i].fd < 0)
+			continue;
+		int e = fb_getfd(c, fds[i].fd, &dups[i]);
+		if (e == FB_GONE) {
+			for (uint32_t j = 0; j < i; j++)
+				if (dups[j] >= 0)
+					close(dups[j]);
+			*err = FB_GONE;
+			return 1;
+		}
+		if (dups[i] >= 0 && fb_widowed_pipe(dups[i]))
+			widowed |= 1;
+	}
+	int answered = 0;
+	if (widowed) {
+		struct pollfd mine[FB_POLL_MAX];
+		for (uint32_t i = 0; i < nfds; i++) {
+			mine[i] = fds[i];
+			mine[i].fd = dups[i];
+			mine[i].revents = 0;
+		}
+		if (poll(mine, nfds, 0) >= 0) {
+			int64_t n = 0;
+			for (uint32_t i = 0; i < nfds; i++) {
+				short ev = fds[i].events;
+				if (fds[i].fd < 0)
+					fds[i].revents = 0;
+				else if (dups[i] < 0)
+					fds[i].revents = POLLNVAL;
+				else if (fb_widowed_pipe(dups[i]))
+					fds[i].revents = (short)((ev & (POLLOUT | POLLWRNORM | POLLIN | POLLRDNORM)) |
+								 POLLHUP);
+				else
+					fds[i].revents = mine[i].revents;
+				n += fds[i].revents != 0;
+			}
+			*err = fb_copy(c, addr, fds, nfds * sizeof fds[0], 1);
+			*val = n;
+			answered = 1;
+		}
+	}
+	for (uint32_t i = 0; i < nfds; i++)
+		if (dups[i] >= 0)
+			close(dups[i]);
+	return answered;
+}
+
+/* The caller's NUL-terminated path, read page by page (it may end just
+ * before an unreadable page). 0, or an errno. */
+static int fb_path(const struct fb_call *c, uint64_t addr, char *buf, size_t size)
+{
+	size_t n = 0;
+	while (n < size - 1) {
+		size_t page = 4096 - (size_t)((addr + n) % 4096);
+		size_t want = page < size - 1 - n ? page : size - 1 - n;
+		int err = fb_copy(c, addr + n, buf + n, want, 0);
+		if (err)
+			return err;
+		if (memchr(buf + n, '\0', want))
+			return 0;
+		n += want;
+	}
+	buf[size - 1] = '\0';
+	return ENAMETOOLONG;
+}
+
+/* A descriptor number as fdescfs's lookup takes it: digits, no leading 0
+ * but in "0" ("the only time a leading 0 is acceptable is if it's \"0\""),
+ * up to the end of the path. -1 otherwise. */
+static long fb_fd_number(const char *s)
+{
+	if (*s == '\0' || (s[0] == '0' && s[1] != '\0'))
+		return -1;
+	long v = 0;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > INT_MAX / 10)
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	return v;
+}
+
+/* open and openat of /proc/self/fd/N, /proc/PID/fd/N and /dev/fd/N: on
+ * FreeBSD /proc is linprocfs, whose fd node is a symbolic link
+ * (linprocfs_dofdescfs: "if (p == curproc) sbuf_printf(sb, \"/dev/fd\");
+ * else sbuf_printf(sb, \"unknown\");") to fdescfs, whose fdesc_open sets
+ * td_dupfd and fails with ENODEV, on which kern_openat calls dupfdopen:
+ * the new descriptor shares the open file description of N (offset and
+ * status flags), with N's close-on-exec flag (fde_copy of the whole
+ * entry; O_CLOEXEC is not looked at), EACCES for a mode N was not opened
+ * with, EBADF where N is no descriptor (fdescfs's lookup: fget). Only while
+ * the caller sees a procfs at /proc (not with --no-proc), for an absolute
+ * path (a relative one goes through a directory descriptor, and its
+ * result is the kernel's), and not with O_PATH. 1 when answered. */
+static int fb_open(const struct fb_call *c, int is_openat, int *err, int64_t *val)
+{
+	const struct seccomp_data *d = &c->req->data;
+	uint64_t mask = d->arch == AUDIT_ARCH_I386 ? 0xffffffffu : UINT64_MAX;
+	uint64_t path_addr = d->args[is_openat ? 1 : 0] & mask;
+	int flags = (int)(uint32_t)d->args[is_openat ? 2 : 1];
+	char path[64];
+	*err = 0;
+	if ((flags & O_PATH) || fb_path(c, path_addr, path, sizeof path) != 0)
+		return 0;
+	const char *rest = NULL;
+	long pid = -1;
+	if (strncmp(path, "/dev/fd/", 8) == 0) {
+		rest = path + 8;
+	} else if (strncmp(path, "/proc/self/fd/", 14) == 0) {
+		rest = path + 14;
+	} else if (strncmp(path, "/proc/", 6) == 0) {
+		char *end;
+		pid = strtol(path + 6, &end, 10);
+		if (end == path + 6 || strncmp(end, "/fd/", 4) != 0 || pid <= 0)
+			return 0;
+		rest = end + 4;
+	} else {
+		return 0;
+	}
+	long n = fb_fd_number(rest);
+	if (n < 0)
+		return 0;
+	/* The caller's /proc, as it sees it: /proc/TID/root is its root. */
+	char where[64];
+	struct statfs fs;
+	snprintf(where, sizeof where, "/proc/%d/root/proc", (int)c->req->pid);
+	if (statfs(where, &fs) != 0 || fs.f_type != PROC_SUPER_MAGIC)
+		return 0;
+	if (pid > 0) {
+		/* linprocfs's /proc/PID for the caller's own process only;
+		 * another's fd node says "unknown", a name that is not there. */
+		char status[4096];
+		int ok = 1;
+		pid_t tgid = 0;
+		if (fb_read_status((pid_t)c->req->pid, status, sizeof status) == 0)
+			tgid = (pid_t)fb_status_field(status, "\nTgid:", 10, &ok);
+		if (!ok || tgid <= 0)
+			return 0;
+		if (pid != tgid) {
+			*err = ENOENT;
+			return 1;
+		}
+	}
+	int fd = -1;
+	if ((*err = fb_getfd(c, (int)n, &fd)) != 0) {
+		if (*err != FB_GONE)
+			*err = EBADF;
+		return 1;
+	}
+	/* "if (((mode & (FREAD|FWRITE)) | fp->f_flag) != fp->f_flag)
+	 * return (EACCES);" FreeBSD's pipes are open both ways. */
+	struct stat st;
+	int have = fcntl(fd, F_GETFL);
+	int want = flags & O_ACCMODE;
+	int is_pipe = fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) && fstatfs(fd, &fs) == 0 && fs.f_type == PIPEFS_MAGIC;
+	int have_r = is_pipe || (have & O_ACCMODE) != O_WRONLY;
+	int have_w = is_pipe || (have & O_ACCMODE) != O_RDONLY;
+	if (((want == O_RDONLY || want == O_RDWR) && !have_r) || ((want == O_WRONLY || want == O_RDWR) && !have_w)) {
+		close(fd);
+		*err = EACCES;
+		return 1;
+	}
+	/* N's close-on-exec flag, from its fdinfo (pidfd_getfd's copy has
+	 * its own). */
+	int cloexec = 0;
+	snprintf(where, sizeof where, "/proc/%d/fdinfo/%ld", (int)c->req->pid, n);
+	int info = open(where, O_RDONLY | O_CLOEXEC);
+	if (info >= 0) {
+		char text[512];
+		ssize_t got = read(info, text, sizeof text - 1);
+		close(info);
+		if (got > 0) {
+			text[got] = '\0';
+			char *f = strstr(text, "flags:");
+			cloexec = f && (strtoul(f + 6, NULL, 8) & O_CLOEXEC) != 0;
+		}
+	}
+	struct seccomp_notif_addfd addfd;
+	memset(&addfd, 0, sizeof addfd);
+	addfd.id = c->req->id;
+	addfd.srcfd = (uint32_t)fd;
+	addfd.newfd_flags = cloexec ? O_CLOEXEC : 0;
+	int newfd = ioctl(c->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd);
+	*err = newfd < 0 ? (errno == ENOENT ? FB_GONE : errno) : 0;
+	*val = newfd;
+	close(fd);
+	return 1;
+}
+
+/* Which of the notified calls req is. */
+enum sv_call { SV_SENDFILE, SV_UNAME, SV_IOCTL, SV_POLL, SV_OPEN, SV_OPENAT, SV_OTHER };
+
+struct sv_nr {
+	uint32_t arch; /* as seccomp_data says it */
+	int nr;
+	enum sv_call call;
+};
+static struct sv_nr sv_nrs[48];
+static size_t sv_nnrs;
+
+/* The number of name for the ABI token (x32's carry their flag), under
+ * the arch the kernel reports for it (AUDIT_ARCH_X86_64 for x32 too). */
+static void sv_learn(uint32_t token, uint32_t arch, const char *name, enum sv_call call)
+{
+	int nr = seccomp_syscall_resolve_name_arch(token, name);
+	if (nr >= 0 && sv_nnrs < sizeof sv_nrs / sizeof sv_nrs[0])
+		sv_nrs[sv_nnrs++] = (struct sv_nr){ arch, nr, call };
+}
+
+static void sv_learn_numbers(void)
+{
+	static const struct {
+		const char *name;
+		enum sv_call call;
+	} calls[] = { { "sendfile", SV_SENDFILE }, { "sendfile64", SV_SENDFILE }, { "uname", SV_UNAME },
+		      { "ioctl", SV_IOCTL },	   { "poll", SV_POLL },		  { "ppoll", SV_POLL },
+		      { "ppoll_time64", SV_POLL }, { "open", SV_OPEN },		  { "openat", SV_OPENAT } };
+	uint32_t native = seccomp_arch_native();
+	sv_nnrs = 0;
+	for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+		sv_learn(native, native, calls[i].name, calls[i].call);
+		if (native == SCMP_ARCH_X86_64) {
+			sv_learn(SCMP_ARCH_X86, AUDIT_ARCH_I386, calls[i].name, calls[i].call);
+			sv_learn(SCMP_ARCH_X32, AUDIT_ARCH_X86_64, calls[i].name, calls[i].call);
+		}
+	}
+}
+
+static enum sv_call sv_call_of(const struct seccomp_data *d)
+{
+	for (size_t i = 0; i < sv_nnrs; i++)
+		if (sv_nrs[i].arch == d->arch && sv_nrs[i].nr == d->nr)
+			return sv_nrs[i].call;
+	return SV_OTHER;
+}
+
 static void fb_answer(const struct fb_call *c, int err, int64_t val)
 {
 	struct seccomp_notif_resp resp;
@@ -703,17 +1435,47 @@ static void fb_answer(const struct fb_call *c, int err, int64_t val)
 	(void)ioctl(c->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
 }
 
-static void fb_serve_one(const struct seccomp_notif *req, int listener, int killable)
+/* One notification, answered: sendfile as the layer performs it, the
+ * other calls the layer's way or, where the layer's answer is Linux's,
+ * by the kernel (CONTINUE). */
+static void sv_serve_one(const struct seccomp_notif *req, int listener, int killable)
 {
 	struct fb_call c = { req, listener, killable, -1 };
+	enum sv_call call = sv_call_of(&req->data);
 	int64_t val = 0;
+	int answered = 1;
 	int err = fb_open_pidfd(&c);
-	if (err == 0)
-		err = fb_linux_sendfile(&c, &val);
+	if (err == 0) {
+		switch (call) {
+		case SV_SENDFILE:
+			err = sv_rules.illumos ? lx_sendfile64(&c, &val) : fb_linux_sendfile(&c, &val);
+			break;
+		case SV_UNAME:
+			err = sv_uname(&c);
+			break;
+		case SV_IOCTL:
+			answered = fb_fionread(&c, &err);
+			break;
+		case SV_POLL:
+			answered = fb_poll(&c, &err, &val);
+			break;
+		case SV_OPEN:
+		case SV_OPENAT:
+			answered = fb_open(&c, call == SV_OPENAT, &err, &val);
+			break;
+		default:
+			answered = 0;
+			break;
+		}
+	}
 	if (c.pidfd >= 0)
 		close(c.pidfd);
-	if (err != FB_GONE)
+	if (err == FB_GONE)
+		return;
+	if (answered)
 		fb_answer(&c, err, val);
+	else
+		sv_continue(&c);
 }
 
 /* Room for the kernel's struct seccomp_notif, which may be larger than
@@ -744,13 +1506,18 @@ static void fb_serve(int listener, int killable)
 				continue; /* ENOENT: the caller left before we took it */
 			_exit(1);
 		}
+		/* The calls other than sendfile never wait: answered here. */
+		if (sv_call_of(&fb_req.notif.data) != SV_SENDFILE) {
+			sv_serve_one(&fb_req.notif, listener, killable);
+			continue;
+		}
 		pid_t worker = fork();
 		if (worker == 0) {
-			fb_serve_one(&fb_req.notif, listener, killable);
+			sv_serve_one(&fb_req.notif, listener, killable);
 			_exit(0);
 		}
 		if (worker < 0) /* no process to spare: this one waits for it */
-			fb_serve_one(&fb_req.notif, listener, killable);
+			sv_serve_one(&fb_req.notif, listener, killable);
 	}
 }
 
@@ -856,7 +1623,7 @@ static int fb_proc_usable(void)
  * hangs up when they are gone) and the supervisor's own calls are not
  * refused; through a second fork, so that the program has no child it did
  * not make. */
-static int freebsd_load(scmp_filter_ctx ctx)
+static int sv_load(scmp_filter_ctx ctx, const struct sfk_rules *r)
 {
 	struct seccomp_notif_sizes sizes;
 	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) != 0)
@@ -865,6 +1632,8 @@ static int freebsd_load(scmp_filter_ctx ctx)
 		return -EOVERFLOW;
 	fb_req_size = sizes.seccomp_notif > sizeof(struct seccomp_notif) ? sizes.seccomp_notif
 									  : sizeof(struct seccomp_notif);
+	sv_rules = *r;
+	sv_learn_numbers();
 	struct sock_fprog prog;
 	int rc = fb_export(ctx, &prog);
 	if (rc != 0)

@@ -18,7 +18,21 @@
  *                        Also refused as FreeBSD's layer refuses them:
  *                        process_vm_readv/writev, tee, vmsplice, preadv2,
  *                        pwritev2, the pidfd and io_uring calls (ENOSYS),
- *                        splice and fcntl's pipe sizes (EINVAL)
+ *                        splice and fcntl's pipe sizes (EINVAL);
+ *                        uname's version says "FreeBSD ...", FIONREAD on a
+ *                        pipe's write end is 0, poll of a pipe's write end
+ *                        whose reader is gone says POLLOUT|POLLHUP (no
+ *                        POLLERR), and opening /proc/self/fd/N duplicates
+ *                        descriptor N (fdescfs) instead of opening anew
+ *   the illumos-lx profile  illumos's LX brand: sendfile performed by the
+ *                        supervisor as lx_sendfile64 and the native
+ *                        sendfilev do it (into a socket or a regular file;
+ *                        a call that moved bytes and then failed returns
+ *                        -1 with them moved; EINVAL at the input's end into
+ *                        a file), uname's version "BrandZ virtual linux",
+ *                        process_vm_readv/writev ENOSYS
+ *   every layer          rt_sigprocmask with an invalid how fails with
+ *                        EINVAL before the set is read
  *   no /proc             a private mount namespace whose /proc is an empty
  *                        read-only tmpfs (root needed)
  *
@@ -37,18 +51,34 @@ struct sfk_rules {
 	int sendfile_count_zero; /* only calls with count == 0 fail */
 	int compat;		 /* NetBSD compat_linux's other refusals */
 	int freebsd;		 /* FreeBSD's linuxulator (the fields above stay 0) */
+	int illumos;		 /* illumos's LX brand (the fields above stay 0) */
+	int real_uname;		 /* freebsd, illumos: uname answers as Linux's does,
+				  * so that only a sendfile can tell the layer */
+	int illumos_2015;	 /* illumos: the 2015 emulation library's fcntl:
+				  * F_GETPIPE_SZ and F_SETPIPE_SZ fail with ENOSYS
+				  * (the newer kernel's lx_fcntl_pipesz answers
+				  * them on pipes) */
+	int illumos_eof_zero;	 /* illumos: the 2020 fix (illumos-joyent #326):
+				  * a call into a file that meets the input's end
+				  * returns what it moved (0 at the end) instead
+				  * of EINVAL */
+	int compat_uname;	 /* compat: uname says NetBSD's default release
+				  * "3.11.6" and version "#1 SMP PREEMPT Thu Oct 24
+				  * 16:23:02 UTC 2013" (a supervisor answers it) */
 };
 
 /* Loads the filter into this process (and everything it starts; it cannot
  * be undone) with no_new_privs set. 0, or a negative errno (-EINVAL for
- * freebsd with another profile's fields).
+ * freebsd or illumos with another profile's fields, compat_uname without
+ * compat).
  *
- * With freebsd it first starts the supervisor: a process that is no child
+ * With freebsd, illumos or compat_uname it first starts the supervisor: a process that is no child
  * of the caller (it is started through a second fork), holds none of its
  * descriptors, writes nothing to its stdout or stderr, and leaves once no
  * process of the filter is left (reaped). Call it before starting threads
  * (the filter, as every seccomp filter loaded without TSYNC, binds only the
- * calling thread and what it starts). It needs Linux 5.6 (pidfd_getfd) and
+ * calling thread and what it starts). It needs Linux 5.9 (pidfd_getfd, and
+ * SECCOMP_IOCTL_NOTIF_ADDFD for freebsd's /proc/self/fd/N) and
  * ptrace access from the supervisor to the program (same user, or root).
  * Where /proc is readable here, a signal interrupts a waiting sendfile with
  * EINTR whatever SA_RESTART says, as on FreeBSD (Linux 5.19's

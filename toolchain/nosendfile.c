@@ -5,7 +5,8 @@
  * netbsd (compat) profile also takes away the other calls NetBSD's layer
  * lacks, and --no-proc its /proc.  The freebsd profile plays FreeBSD's
  * Linux layer: a supervisor process performs each sendfile as FreeBSD's
- * kernel does, the bytes a failing call moved included.  Everything above
+ * kernel does, the bytes a failing call moved included; the illumos-lx
+ * profile plays illumos's LX brand the same way.  Everything above
  * the kernel stays real: the program's own libc, its own sockets and files.
  * The rules live in kernel_profile.c, which the test harnesses share.
  * SPDX-License-Identifier: BSD-2-Clause
@@ -34,8 +35,9 @@ static const struct {
 
 static void usage(FILE *f)
 {
-	fputs("usage: " PROG " [--profile sendfile|netbsd|compat|freebsd]\n"
-	      "       [--errno NAME|NUMBER | --einval-unless-socket] [--no-proc] [--] COMMAND [ARGS...]\n"
+	fputs("usage: " PROG " [--profile sendfile|netbsd|compat|freebsd|illumos-lx]\n"
+	      "       [--errno NAME|NUMBER | --einval-unless-socket] [--real-uname]\n"
+	      "       [--lx-2015] [--lx-eof-zero] [--netbsd-uname] [--no-proc] [--] COMMAND [ARGS...]\n"
 	      "\n"
 	      "Run COMMAND with the sendfile syscall (and sendfile64 of the 32-bit x86\n"
 	      "ABI) failing, by a seccomp filter, or behaving as a BSD's Linux layer\n"
@@ -62,9 +64,40 @@ static void usage(FILE *f)
 	      "                            process_vm_readv, process_vm_writev, tee,\n"
 	      "                            vmsplice, preadv2, pwritev2, the pidfd and\n"
 	      "                            io_uring calls fail with ENOSYS, splice and\n"
-	      "                            fcntl's pipe sizes with EINVAL. Needs Linux\n"
-	      "                            5.6; with --no-proc a signal under SA_RESTART\n"
-	      "                            restarts the call instead of giving EINTR\n"
+	      "                            fcntl's pipe sizes with EINVAL, rt_sigprocmask\n"
+	      "                            with an invalid how with EINVAL. uname's\n"
+	      "                            version says \"FreeBSD ...\"; FIONREAD on a\n"
+	      "                            pipe's write end gives 0; poll of a pipe's\n"
+	      "                            write end whose reader is gone gives POLLOUT\n"
+	      "                            and POLLHUP, not POLLERR; opening\n"
+	      "                            /proc/self/fd/N duplicates descriptor N.\n"
+	      "                            Needs Linux 5.9; with --no-proc a signal under\n"
+	      "                            SA_RESTART restarts the call instead of giving\n"
+	      "                            EINTR\n"
+	      "  --profile illumos-lx      illumos's LX brand: a supervisor process\n"
+	      "                            performs each sendfile as lx_sendfile64 and\n"
+	      "                            illumos's sendfilev do: into a socket or a\n"
+	      "                            regular file (EINVAL for other outputs), from a\n"
+	      "                            regular file, count 0 gives 0, the count taken\n"
+	      "                            modulo 2^32; a call that moved bytes and then\n"
+	      "                            met EAGAIN, a signal or EPIPE fails with those\n"
+	      "                            bytes moved and the offset unmoved; into a\n"
+	      "                            file, the input's end gives EINVAL after the\n"
+	      "                            bytes were written. uname's version says\n"
+	      "                            \"BrandZ virtual linux\"; process_vm_readv and\n"
+	      "                            process_vm_writev fail with ENOSYS,\n"
+	      "                            rt_sigprocmask with an invalid how with EINVAL\n"
+	      "  --netbsd-uname            netbsd: uname says NetBSD's default release\n"
+	      "                            (3.11.6) and version (\"#1 SMP PREEMPT Thu Oct\n"
+	      "                            24 16:23:02 UTC 2013\"), answered by a\n"
+	      "                            supervisor process\n"
+	      "  --real-uname              freebsd, illumos-lx: uname answers as Linux's\n"
+	      "                            does (only a sendfile tells the layer)\n"
+	      "  --lx-2015                 illumos-lx: the 2015 emulation library's fcntl:\n"
+	      "                            F_GETPIPE_SZ and F_SETPIPE_SZ fail with ENOSYS\n"
+	      "  --lx-eof-zero             illumos-lx: the 2020 fix: into a file, the\n"
+	      "                            input's end gives the bytes written (0 at it)\n"
+	      "                            instead of EINVAL\n"
 	      "  --no-proc                 run COMMAND in a private mount namespace whose\n"
 	      "                            /proc is empty, as where no Linux procfs is\n"
 	      "                            mounted (needs root: CAP_SYS_ADMIN)\n"
@@ -108,6 +141,7 @@ static int parse_errno(const char *s)
 int main(int argc, char **argv)
 {
 	int err = ENOSYS, einval_unless_socket = 0, errno_given = 0, compat = 0, freebsd = 0, no_proc = 0;
+	int illumos = 0, real_uname = 0, lx_2015 = 0, lx_eof_zero = 0, netbsd_uname = 0;
 	int i = 1;
 
 	for (; i < argc && argv[i][0] == '-'; i++) {
@@ -122,13 +156,23 @@ int main(int argc, char **argv)
 			const char *v = a[9] == '=' ? a + 10 : argv[++i];
 			if (!v)
 				return usage_error("--profile needs a value", NULL);
-			compat = freebsd = 0;
+			compat = freebsd = illumos = 0;
 			if (strcmp(v, "compat") == 0 || strcmp(v, "netbsd") == 0)
 				compat = 1;
 			else if (strcmp(v, "freebsd") == 0)
 				freebsd = 1;
+			else if (strcmp(v, "illumos-lx") == 0)
+				illumos = 1;
 			else if (strcmp(v, "sendfile") != 0)
-				return usage_error("unknown profile (sendfile, netbsd, compat, freebsd)", v);
+				return usage_error("unknown profile (sendfile, netbsd, compat, freebsd, illumos-lx)", v);
+		} else if (strcmp(a, "--real-uname") == 0) {
+			real_uname = 1;
+		} else if (strcmp(a, "--netbsd-uname") == 0) {
+			netbsd_uname = 1;
+		} else if (strcmp(a, "--lx-2015") == 0) {
+			lx_2015 = 1;
+		} else if (strcmp(a, "--lx-eof-zero") == 0) {
+			lx_eof_zero = 1;
 		} else if (strcmp(a, "--no-proc") == 0) {
 			no_proc = 1;
 		} else if (strcmp(a, "--einval-unless-socket") == 0) {
@@ -146,25 +190,37 @@ int main(int argc, char **argv)
 	}
 	if (errno_given && einval_unless_socket)
 		return usage_error("--errno and --einval-unless-socket exclude each other", NULL);
-	if (freebsd && (errno_given || einval_unless_socket))
-		return usage_error("--profile freebsd decides sendfile's results itself: no --errno or "
-				   "--einval-unless-socket with it", NULL);
+	int layer = freebsd || illumos;
+	if (layer && (errno_given || einval_unless_socket))
+		return usage_error("--profile freebsd and illumos-lx decide sendfile's results themselves: no "
+				   "--errno or --einval-unless-socket with them", NULL);
+	if (real_uname && !layer)
+		return usage_error("--real-uname is for --profile freebsd or illumos-lx", NULL);
+	if (netbsd_uname && !compat)
+		return usage_error("--netbsd-uname is for --profile netbsd (compat)", NULL);
+	if ((lx_2015 || lx_eof_zero) && !illumos)
+		return usage_error("--lx-2015 and --lx-eof-zero are for --profile illumos-lx", NULL);
 	if (i >= argc)
 		return usage_error("no command given", NULL);
 	if (einval_unless_socket)
 		err = EINVAL;
 
-	/* The filter first, /proc second: the freebsd profile's supervisor,
+	/* The filter first, /proc second: the layers' supervisor,
 	 * started by sfk_install, stays in this mount namespace, where it reads
 	 * the program's signals from /proc; the program goes on without. */
-	struct sfk_rules rules = { .sendfile_errno = freebsd ? 0 : err,
+	struct sfk_rules rules = { .sendfile_errno = layer ? 0 : err,
 				   .sendfile_count_zero = einval_unless_socket,
 				   .compat = compat,
-				   .freebsd = freebsd };
+				   .freebsd = freebsd,
+				   .illumos = illumos,
+				   .real_uname = real_uname,
+				   .illumos_2015 = lx_2015,
+				   .illumos_eof_zero = lx_eof_zero,
+				   .compat_uname = netbsd_uname };
 	int rc;
 	if ((rc = sfk_install(&rules)) != 0) {
 		fprintf(stderr, PROG ": cannot install the seccomp filter: %s%s\n", strerror(-rc),
-			freebsd ? " (the freebsd profile needs Linux 5.6 or newer)" : "");
+			layer ? " (the freebsd and illumos-lx profiles need Linux 5.9 or newer)" : "");
 		return 127;
 	}
 	if (no_proc && (rc = sfk_hide_proc(NULL)) != 0) {

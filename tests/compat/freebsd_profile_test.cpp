@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,251 +47,32 @@
 
 #include "io.h"
 #include "kernel_profile.h"
+#include "profile_harness.h"
 
-#ifndef SFSHIM_COMPAT_SCRATCH_DIR
-#define SFSHIM_COMPAT_SCRATCH_DIR "/tmp"
-#endif
 
 namespace {
 
-using Report = std::map<std::string, long long>;
-using Clock = std::chrono::steady_clock;
+using namespace sfprofile;
 
-constexpr int kChildMs = 60000;
-
-// ---- the child's side -------------------------------------------------
-
-unsigned char pattern(uint64_t pos)
+sfk_rules freebsd_rules()
 {
-    uint64_t x = (pos + 1) * 0x9e3779b97f4a7c15ull;
-    x ^= x >> 29;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 32;
-    return static_cast<unsigned char>(x);
+    sfk_rules rules{};
+    rules.freebsd = 1;
+    return rules;
 }
 
-bool is_pattern(const std::string &s, size_t at, size_t len, uint64_t pos)
-{
-    if (at + len > s.size())
-        return false;
-    for (size_t i = 0; i < len; ++i)
-        if (static_cast<unsigned char>(s[at + i]) != pattern(pos + i))
-            return false;
-    return true;
-}
-
-// An unlinked scratch file of `size` pattern bytes, open for reading and
-// writing at position 0.
-int make_file(size_t size)
-{
-    mkdir(SFSHIM_COMPAT_SCRATCH_DIR, 0755);
-    std::string path = std::string(SFSHIM_COMPAT_SCRATCH_DIR) + "/freebsd-profile-XXXXXX";
-    int fd = mkstemp(&path[0]);
-    if (fd < 0)
-        return -1;
-    unlink(path.c_str());
-    std::string buf;
-    for (size_t done = 0; done < size;) {
-        size_t n = std::min<size_t>(size - done, 1 << 16);
-        buf.resize(n);
-        for (size_t i = 0; i < n; ++i)
-            buf[i] = static_cast<char>(pattern(done + i));
-        if (!sftest::write_all(fd, buf))
-            return -1;
-        done += n;
-    }
-    lseek(fd, 0, SEEK_SET);
-    return fd;
-}
-
-// The raw syscall: its count, or minus its errno.
-long long sf(int out, int in, void *offset, size_t count)
-{
-    errno = 0;
-    long r = syscall(SYS_sendfile, out, in, offset, count);
-    return r < 0 ? -errno : r;
-}
-
-void unix_pair(int type, int sv[2]) { socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv); }
-
-// A connected loopback TCP pair: sv[0] the client, sv[1] the accepted end.
-bool tcp_pair(int sv[2])
-{
-    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (l < 0 || bind(l, reinterpret_cast<sockaddr *>(&a), sizeof a) != 0 || listen(l, 1) != 0 ||
-        getsockname(l, reinterpret_cast<sockaddr *>(&a), &len) != 0)
-        return false;
-    sv[0] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (connect(sv[0], reinterpret_cast<sockaddr *>(&a), sizeof a) != 0)
-        return false;
-    sv[1] = accept4(l, nullptr, nullptr, SOCK_CLOEXEC);
-    close(l);
-    return sv[1] >= 0;
-}
-
-// Reads fd until end of file on a thread of its own.
-class Drain {
-public:
-    explicit Drain(int fd) : fd_(fd), thread_([this] { run(); }) {}
-    ~Drain()
-    {
-        if (thread_.joinable())
-            thread_.join();
-    }
-    const std::string &finish()
-    {
-        thread_.join();
-        return data_;
-    }
-
-private:
-    void run()
-    {
-        char buf[1 << 16];
-        for (;;) {
-            ssize_t n = read(fd_, buf, sizeof buf);
-            if (n > 0)
-                data_.append(buf, static_cast<size_t>(n));
-            else if (!(n < 0 && errno == EINTR))
-                return;
-        }
-    }
-    int fd_;
-    std::string data_;
-    std::thread thread_;
-};
-
-// What fd holds right now, without waiting.
-std::string drain_now(int fd)
-{
-    std::string out;
-    char buf[1 << 16];
-    for (;;) {
-        ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-        if (n > 0)
-            out.append(buf, static_cast<size_t>(n));
-        else if (!(n < 0 && errno == EINTR))
-            return out;
-    }
-}
-
-long gettid_() { return syscall(SYS_gettid); }
-
-// Is thread tid inside system call nr (running or asleep in it)?
-bool in_syscall(int proc_dir, long tid, long nr)
-{
-    char path[64], buf[256];
-    std::snprintf(path, sizeof path, "self/task/%ld/syscall", tid);
-    int fd = proc_dir >= 0 ? openat(proc_dir, path, O_RDONLY | O_CLOEXEC)
-                           : open((std::string("/proc/") + path).c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return false;
-    buf[n] = '\0';
-    return buf[0] >= '0' && buf[0] <= '9' && std::strtol(buf, nullptr, 10) == nr;
-}
-
-// Waits until thread tid is inside sendfile and the socket `out` has
-// stopped taking bytes: SIOCOUTQ the same, and no room, over five looks
-// 10 ms apart. False when 10 s passed first.
-bool wait_until_blocked(int proc_dir, long tid, int out, bool shim = false)
-{
-    auto deadline = Clock::now() + std::chrono::seconds(10);
-    int last = -1, same = 0;
-    while (Clock::now() < deadline) {
-        int queued = 0;
-        pollfd p{out, POLLOUT, 0};
-        bool full = ioctl(out, SIOCOUTQ, &queued) == 0 && queued > 0 && poll(&p, 1, 0) == 0;
-        // The shim's emulation waits for room in poll (or a blocking write).
-        bool waiting = shim ? in_syscall(proc_dir, tid, SYS_poll) || in_syscall(proc_dir, tid, SYS_ppoll) ||
-                                  in_syscall(proc_dir, tid, SYS_writev) || in_syscall(proc_dir, tid, SYS_sendto) ||
-                                  in_syscall(proc_dir, tid, SYS_sendmsg) || in_syscall(proc_dir, tid, SYS_write)
-                            : in_syscall(proc_dir, tid, SYS_sendfile);
-        if (waiting && full && queued == last) {
-            if (++same >= 5)
-                return true;
-        } else {
-            same = 0;
-        }
-        last = queued;
-        usleep(10 * 1000);
-    }
-    return false;
-}
-
-std::atomic<int> g_signals{0};
-void count_signal(int) { g_signals++; }
-
-void handle(int sig, int flags)
-{
-    struct sigaction sa{};
-    sa.sa_handler = count_signal;
-    sa.sa_flags = flags;
-    sigemptyset(&sa.sa_mask);
-    sigaction(sig, &sa, nullptr);
-}
-
-// ---- the test's side --------------------------------------------------
-
-struct Options {
-    bool hide_proc = false;  // sfk_hide_proc before the profile
-    bool install = true;     // install the profile (false: the body does)
-};
-
-// Runs body in a forked child under the freebsd profile and returns its
-// report; fails the test when the child does not report in time.
+// Runs body in a forked child under the freebsd profile.
 Report in_profile(const std::function<void(Report &, int proc_dir)> &body, Options opt = Options())
 {
-    int p[2];
-    REQUIRE(pipe2(p, O_CLOEXEC) == 0);
-    pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        close(p[0]);
-        Report r;
-        int proc_dir = -1;
-        if (opt.hide_proc)
-            r["hide_proc"] = sfk_hide_proc(&proc_dir);
-        if (opt.install) {
-            sfk_rules rules{};
-            rules.freebsd = 1;
-            r["install"] = sfk_install(&rules);
-        }
-        if (r["install"] == 0 && r["hide_proc"] == 0)
-            body(r, proc_dir);
-        std::ostringstream s;
-        for (const auto &kv : r)
-            s << kv.first << ' ' << kv.second << '\n';
-        sftest::write_all(p[1], s.str());
-        _exit(0);
-    }
-    close(p[1]);
-    std::string out;
-    sftest::ChildEnd end = sftest::collect_child(pid, p[0], kChildMs, &out);
-    if (end.timed_out)
-        FAIL("timed out: the child gave no report within " << kChildMs << " ms");
-    INFO("the child's report:\n" << out);
-    REQUIRE(WIFEXITED(end.status));
-    REQUIRE(WEXITSTATUS(end.status) == 0);
-    Report r;
-    std::istringstream in(out);
-    std::string k;
-    long long v;
-    while (in >> k >> v)
-        r[k] = v;
-    REQUIRE(r.count("install"));
-    if (r["hide_proc"] == -EPERM)
-        return r; // no root: the caller says it is not tested
-    REQUIRE(r["hide_proc"] == 0);
-    REQUIRE(r["install"] == 0);
-    return r;
+    return sfprofile::in_profile(freebsd_rules(), body, opt);
+}
+
+// The same with uname answering as Linux's does (real_uname).
+Report in_profile_real_uname(const std::function<void(Report &, int proc_dir)> &body)
+{
+    sfk_rules rules = freebsd_rules();
+    rules.real_uname = 1;
+    return sfprofile::in_profile(rules, body);
 }
 
 } // namespace
@@ -655,69 +437,8 @@ TEST_CASE("a non-blocking socket that fills after N bytes gives -1 EAGAIN with t
 // ngx_linux_sendfile_chain: the header written, the body by sendfile, on
 // EAGAIN wait for the socket to be writable and send from the same offset
 // again): the bytes the failed call moved go out twice. The negative
-// control for the shim's fix, which must not let this happen.
-namespace {
-
-// The kernel's call (raw) or the shim's in AUTO: count, or minus errno.
-using Sender = long long (*)(int, int, void *, size_t);
-
-long long shim_auto(int out, int in, void *offset, size_t count)
-{
-    errno = 0;
-    long r = sfshim_sendfile_mode(SFSHIM_MODE_AUTO, out, in, static_cast<int64_t *>(offset), count);
-    return r < 0 ? -errno : r;
-}
-
-void nginx_retry(Report &rep, Sender send)
-{
-    // The process learns its layer anew (forked from one that may have
-    // called the shim in a working kernel).
-    sfshim::platform::forget_learned_state();
-    const size_t header = 48 << 10, body = 48 << 10;
-    int fd = make_file(body);
-    int sv[2];
-    unix_pair(SOCK_STREAM, sv);
-    // Room for the header and a part of the body only (Linux doubles
-    // SO_SNDBUF: 64 KiB); an empty buffer takes the whole body.
-    int sndbuf = 32768;
-    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
-    fcntl(sv[0], F_SETFL, O_NONBLOCK);
-    std::string head(header, 'H');
-    rep["header_written"] = write(sv[0], head.data(), head.size());
-    long off = 0;
-    rep["first"] = send(sv[0], fd, &off, body);
-    rep["first_offset"] = off;
-    // The client reads from now on.
-    Drain drain(sv[1]);
-    int calls = 1;
-    while (off < static_cast<long>(body) && calls < 100) {
-        pollfd p{sv[0], POLLOUT, 0};
-        if (poll(&p, 1, 10000) != 1) {
-            rep["timed_out"] = 1;
-            break;
-        }
-        long long n = send(sv[0], fd, &off, body - static_cast<size_t>(off));
-        ++calls;
-        if (n < 0 && n != -EAGAIN) {
-            rep["error"] = n;
-            break;
-        }
-    }
-    rep["calls"] = calls;
-    rep["offset"] = off;
-    shutdown(sv[0], SHUT_WR);
-    const std::string &got = drain.finish();
-    long long dup = static_cast<long long>(got.size()) - static_cast<long long>(header + body);
-    rep["received"] = got.size();
-    rep["duplicated"] = dup;
-    rep["header_intact"] = got.compare(0, header, head) == 0;
-    rep["body_once"] = dup == 0 && is_pattern(got, header, body, 0);
-    // The body's first `dup` bytes, then the whole body again.
-    rep["moved_bytes_then_body"] = dup > 0 && is_pattern(got, header, static_cast<size_t>(dup), 0) &&
-                                   is_pattern(got, header + static_cast<size_t>(dup), body, 0);
-}
-
-} // namespace
+// control for the shim's fix, which must not let this happen
+// (profile_harness.h, nginx_retry).
 
 TEST_CASE("negative control: an nginx-style retry after that EAGAIN sends the moved bytes twice", "[eagain]")
 {
@@ -960,111 +681,10 @@ TEST_CASE("the profile refuses to be mixed with another's rules", "[args]")
 TEST_CASE("the supervisor is no child of the program, keeps none of its descriptors and leaves when it is gone",
           "[supervisor]")
 {
-    // In a process of its own that becomes the subreaper: the supervisor,
-    // orphaned by the second fork, is reparented to it and reaped here.
-    int rp[2];
-    REQUIRE(pipe2(rp, O_CLOEXEC) == 0);
-    pid_t harness = fork();
-    REQUIRE(harness >= 0);
-    if (harness == 0) {
-        close(rp[0]);
-        Report rep;
-        prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-        int held[2];
-        pipe2(held, 0);
-        pid_t program = fork();
-        if (program == 0) {
-            close(held[0]);
-            sfk_rules rules{};
-            rules.freebsd = 1;
-            int code = sfk_install(&rules) == 0 ? 0 : 1;
-            int status;
-            if (!(waitpid(-1, &status, WNOHANG) < 0 && errno == ECHILD))
-                code |= 2; // a child of its own is left
-            int fd = make_file(1000);
-            int sv[2];
-            unix_pair(SOCK_STREAM, sv);
-            long off = 0;
-            if (sf(sv[0], fd, &off, 1000) != 1000)
-                code |= 4;
-            _exit(code); // held[1] closes here, in the program
-        }
-        close(held[1]);
-        // End of file once no process holds the write end: the supervisor
-        // must not.
-        std::string ignored;
-        rep["eof"] = !sftest::read_until_eof(held[0], 10000, &ignored);
-        int status = 0;
-        waitpid(program, &status, 0);
-        rep["program_exit"] = WIFEXITED(status) ? WEXITSTATUS(status) : 100;
-        int reaped = 0;
-        auto deadline = Clock::now() + std::chrono::seconds(10);
-        for (;;) {
-            pid_t w = waitpid(-1, &status, WNOHANG);
-            if (w > 0) {
-                ++reaped;
-                continue;
-            }
-            if (w < 0 && errno == ECHILD)
-                break;
-            if (Clock::now() > deadline) {
-                rep["timed_out"] = 1;
-                break;
-            }
-            usleep(1000);
-        }
-        rep["reaped"] = reaped; // the supervisor, and any worker that outlived it
-        std::ostringstream s;
-        for (const auto &kv : rep)
-            s << kv.first << ' ' << kv.second << '\n';
-        sftest::write_all(rp[1], s.str());
-        _exit(0);
-    }
-    close(rp[1]);
-    std::string out;
-    sftest::ChildEnd end = sftest::collect_child(harness, rp[0], kChildMs, &out);
-    if (end.timed_out)
-        FAIL("timed out: the harness gave no report within " << kChildMs << " ms");
-    INFO("the harness's report:\n" << out);
-    Report r;
-    std::istringstream in(out);
-    std::string k;
-    long long v;
-    while (in >> k >> v)
-        r[k] = v;
-    CHECK(r["program_exit"] == 0);
-    CHECK(r["eof"] == 1);
-    CHECK(r["timed_out"] == 0);
-    CHECK(r["reaped"] >= 1);
+    check_supervisor_leaves(freebsd_rules());
 }
 
 #if defined(__x86_64__)
-namespace {
-
-// The i386 system call ABI from this 64-bit process (int $0x80): what a
-// 32-bit program's sendfile (187) and sendfile64 (239) reach. Pointers must
-// be below 4 GiB.
-long int80(long nr, long a, long b, long c, long d)
-{
-    long ret;
-    asm volatile("int $0x80"
-                 : "=a"(ret)
-                 : "a"(nr), "b"(a), "c"(b), "d"(c), "S"(d)
-                 : "memory", "r8", "r9", "r10", "r11");
-    return ret;
-}
-
-bool i386_abi_runs()
-{
-    pid_t pid = fork();
-    if (pid == 0)
-        _exit(int80(20 /* getpid */, 0, 0, 0, 0) == getpid() ? 0 : 1);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
-} // namespace
 
 TEST_CASE("an i386 program: sendfile's 32-bit offset, sendfile64, and EOVERFLOW past 2 GiB after the bytes "
           "went out",
@@ -1120,3 +740,367 @@ TEST_CASE("an i386 program: sendfile's 32-bit offset, sendfile64, and EOVERFLOW 
     CHECK(r["first_bytes_match"] == 1);
 }
 #endif
+
+// ---- the layer's other calls -------------------------------------------
+
+namespace {
+
+long long raw_sigprocmask(long how, const void *set)
+{
+    errno = 0;
+    long r = syscall(SYS_rt_sigprocmask, how, set, nullptr, 8);
+    return r < 0 ? -errno : r;
+}
+
+} // namespace
+
+// linux_signal.c:linux_rt_sigprocmask: "error = linux_copyin_sigset(...);
+// if (error != 0) return (EINVAL);" and linux_do_sigprocmask refuses the
+// how: EINVAL either way; Linux copies the set first (EFAULT).
+TEST_CASE("rt_sigprocmask with an invalid how gives EINVAL without reading the set (Linux: EFAULT)", "[refusals]")
+{
+    auto body = [](Report &rep, int) {
+        sigset_t set;
+        sigemptyset(&set);
+        rep["bad_how_unmapped"] = raw_sigprocmask(0x7fff, reinterpret_cast<void *>(8));
+        rep["bad_how_readable"] = raw_sigprocmask(0x7fff, &set);
+        rep["block_readable"] = raw_sigprocmask(SIG_BLOCK, &set);
+    };
+    Report r = in_profile(body);
+    CHECK(r["bad_how_unmapped"] == -EINVAL);
+    CHECK(r["bad_how_readable"] == -EINVAL);
+    CHECK(r["block_readable"] == 0);
+    sfk_rules bare{};
+    bare.sendfile_errno = ENOSYS;
+    Report k = sfprofile::in_profile(bare, body);
+    CHECK(k["bad_how_unmapped"] == -EFAULT);
+}
+
+namespace {
+
+long long fionread(int fd, void *where)
+{
+    errno = 0;
+    int r = ioctl(fd, FIONREAD, where);
+    return r < 0 ? -errno : r;
+}
+
+} // namespace
+
+// sys_pipe.c:pipe_ioctl: "case FIONREAD: if (!(fp->f_flag & FREAD)) {
+// *(int *)data = 0; ... return (0); }"; FreeBSD's anonymous pipe ends are
+// both FREAD | FWRITE (kern_pipe), the write end's count that of the
+// buffer its peer writes into: 0 for a Linux program. Linux counts the
+// pipe's bytes on either end.
+TEST_CASE("FIONREAD on a pipe's or FIFO's write end gives 0 with bytes queued, other descriptors the count",
+          "[ioctl]")
+{
+    auto body = [](Report &rep, int) {
+        int p[2];
+        pipe2(p, O_CLOEXEC);
+        sftest::write_all(p[1], "0123456789");
+        int n = -1;
+        rep["pipe_write_end_r"] = fionread(p[1], &n);
+        rep["pipe_write_end"] = n;
+        n = -1;
+        rep["pipe_read_end_r"] = fionread(p[0], &n);
+        rep["pipe_read_end"] = n;
+        rep["write_end_bad_pointer"] = fionread(p[1], reinterpret_cast<void *>(8));
+        std::string fifo = std::string(SFSHIM_COMPAT_SCRATCH_DIR) + "/freebsd-profile-fifo";
+        mkdir(SFSHIM_COMPAT_SCRATCH_DIR, 0755);
+        unlink(fifo.c_str());
+        mkfifo(fifo.c_str(), 0600);
+        int rw = open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+        int wo = open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
+        unlink(fifo.c_str());
+        sftest::write_all(wo, "abcd");
+        n = -1;
+        fionread(wo, &n);
+        rep["fifo_write_only"] = n;
+        n = -1;
+        fionread(rw, &n);
+        rep["fifo_read_write"] = n;
+        int sv[2];
+        unix_pair(SOCK_STREAM, sv);
+        sftest::write_all(sv[0], "xyz");
+        n = -1;
+        fionread(sv[1], &n);
+        rep["socket"] = n;
+        rep["no_descriptor"] = fionread(999, &n);
+    };
+    Report r = in_profile(body);
+    CHECK(r["pipe_write_end_r"] == 0);
+    CHECK(r["pipe_write_end"] == 0);
+    CHECK(r["pipe_read_end_r"] == 0);
+    CHECK(r["pipe_read_end"] == 10);
+    CHECK(r["write_end_bad_pointer"] == -EFAULT);
+    CHECK(r["fifo_write_only"] == 0);
+    CHECK(r["fifo_read_write"] == 4);
+    CHECK(r["socket"] == 3);
+    CHECK(r["no_descriptor"] == -EBADF);
+    // Linux: the pipe's count on its write end too.
+    sfk_rules bare{};
+    bare.sendfile_errno = ENOSYS;
+    Report k = sfprofile::in_profile(bare, body);
+    CHECK(k["pipe_write_end"] == 10);
+    CHECK(k["fifo_write_only"] == 4);
+}
+
+namespace {
+
+struct PollResult {
+    long long r;
+    short revents[3];
+};
+
+// poll (or ppoll) of n pollfds, no waiting.
+PollResult poll_now(pollfd *fds, int n, bool use_ppoll)
+{
+    PollResult out{};
+    errno = 0;
+    timespec zero{0, 0};
+    int r = use_ppoll ? ppoll(fds, static_cast<nfds_t>(n), &zero, nullptr) : poll(fds, static_cast<nfds_t>(n), 0);
+    out.r = r < 0 ? -errno : r;
+    for (int i = 0; i < n && i < 3; ++i)
+        out.revents[i] = fds[i].revents;
+    return out;
+}
+
+} // namespace
+
+// sys_pipe.c:pipe_poll for a write end whose reader is gone: POLLOUT (the
+// peer is not PIPE_ACTIVE) and, the reader's close having set PIPE_EOF,
+// POLLIN where asked (FREAD) and POLLHUP, unasked; never POLLERR. Linux
+// (fs/pipe.c:pipe_poll): POLLOUT and POLLERR.
+TEST_CASE("poll of a pipe's write end whose reader is gone gives POLLOUT|POLLHUP, never POLLERR", "[poll]")
+{
+    auto body = [](Report &rep, int) {
+        for (int pp = 0; pp < 2; ++pp) {
+            std::string k = pp ? "ppoll_" : "poll_";
+            int p[2], live[2], sv[2];
+            pipe2(p, O_CLOEXEC);
+            pipe2(live, O_CLOEXEC);
+            unix_pair(SOCK_STREAM, sv);
+            close(p[0]);
+            pollfd a[3] = {{p[1], POLLOUT, 0}, {sv[0], POLLIN, 0}, {live[1], POLLOUT, 0}};
+            PollResult x = poll_now(a, 3, pp);
+            rep[k + "count"] = x.r;
+            rep[k + "widowed"] = x.revents[0];
+            rep[k + "socket"] = x.revents[1];
+            rep[k + "live_pipe"] = x.revents[2];
+            pollfd b[1] = {{p[1], POLLIN | POLLOUT, 0}};
+            rep[k + "in_out"] = poll_now(b, 1, pp).revents[0];
+            pollfd c[1] = {{p[1], 0, 0}};
+            rep[k + "no_events"] = poll_now(c, 1, pp).revents[0];
+            // Another descriptor closed: POLLNVAL as Linux says it.
+            pollfd d[2] = {{p[1], POLLOUT, 0}, {998, POLLIN, 0}};
+            PollResult y = poll_now(d, 2, pp);
+            rep[k + "nval_count"] = y.r;
+            rep[k + "nval"] = y.revents[1];
+            // A blocking poll on another descriptor still waits for it.
+            int q[2];
+            unix_pair(SOCK_STREAM, q);
+            std::thread writer([&] {
+                usleep(20 * 1000);
+                sftest::write_all(q[1], "x");
+            });
+            pollfd e[1] = {{q[0], POLLIN, 0}};
+            timespec ten{10, 0};
+            int r = pp ? ppoll(e, 1, &ten, nullptr) : poll(e, 1, 10000);
+            writer.join();
+            rep[k + "blocking"] = r;
+            rep[k + "blocking_revents"] = e[0].revents;
+        }
+    };
+    Report r = in_profile(body);
+    for (std::string k : {"poll_", "ppoll_"}) {
+        INFO(k);
+        CHECK(r[k + "count"] == 2);
+        CHECK(r[k + "widowed"] == (POLLOUT | POLLHUP));
+        CHECK(r[k + "socket"] == 0);
+        CHECK(r[k + "live_pipe"] == POLLOUT);
+        CHECK(r[k + "in_out"] == (POLLIN | POLLOUT | POLLHUP));
+        CHECK(r[k + "no_events"] == POLLHUP);
+        CHECK(r[k + "nval_count"] == 2);
+        CHECK(r[k + "nval"] == POLLNVAL);
+        CHECK(r[k + "blocking"] == 1);
+        CHECK(r[k + "blocking_revents"] == POLLIN);
+    }
+    // Linux: POLLERR.
+    sfk_rules bare{};
+    bare.sendfile_errno = ENOSYS;
+    Report k = sfprofile::in_profile(bare, body);
+    CHECK(k["poll_widowed"] == (POLLOUT | POLLERR));
+    CHECK(k["poll_no_events"] == POLLERR);
+}
+
+namespace {
+
+long long open_(const std::string &path, int flags)
+{
+    errno = 0;
+    int fd = open(path.c_str(), flags);
+    return fd < 0 ? -errno : fd;
+}
+
+// Opens fd's /proc/self/fd (or /proc/PID/fd) name and reports whether the
+// new descriptor shares fd's offset: a seek on it moves fd.
+void reopen(Report &rep, const std::string &k, const std::string &dir)
+{
+    int fd = make_file(1000);
+    lseek(fd, 100, SEEK_SET);
+    long long g = open_(dir + std::to_string(fd), O_RDONLY);
+    rep[k + "open"] = g >= 0;
+    if (g < 0) {
+        rep[k + "errno"] = g;
+        return;
+    }
+    rep[k + "new_position"] = lseek(static_cast<int>(g), 0, SEEK_CUR);
+    lseek(static_cast<int>(g), 700, SEEK_SET);
+    rep[k + "old_position_after_seek"] = lseek(fd, 0, SEEK_CUR);
+}
+
+} // namespace
+
+// linprocfs_dofdescfs: /proc/PID/fd is a link to "/dev/fd" for the caller's
+// own process ("unknown" for another's); fdescfs's fdesc_open sets
+// td_dupfd and returns ENODEV, and kern_openat's dupfdopen installs a
+// descriptor sharing N's open file description, with N's fde_flags
+// (close-on-exec); EACCES for a mode N lacks, EBADF for no N. Linux opens
+// the file anew.
+TEST_CASE("opening /proc/self/fd/N duplicates N: the offset is shared, EBADF for no N, EACCES for a mode N lacks",
+          "[proc]")
+{
+    auto body = [](Report &rep, int) {
+        reopen(rep, "self_", "/proc/self/fd/");
+        reopen(rep, "pid_", "/proc/" + std::to_string(getpid()) + "/fd/");
+        reopen(rep, "dev_fd_", "/dev/fd/");
+        rep["other_pid"] = open_("/proc/1/fd/0", O_RDONLY);
+        rep["no_descriptor"] = open_("/proc/self/fd/999", O_RDONLY);
+        int ro = make_file(10);
+        fcntl(ro, F_SETFD, FD_CLOEXEC);
+        std::string path = std::string(SFSHIM_COMPAT_SCRATCH_DIR) + "/freebsd-profile-ro";
+        int rdonly = open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+        unlink(path.c_str());
+        rep["write_on_read_only"] = open_("/proc/self/fd/" + std::to_string(rdonly), O_WRONLY);
+        rep["read_on_read_write"] = open_("/proc/self/fd/" + std::to_string(ro), O_RDONLY) >= 0;
+        // N's close-on-exec flag, whatever O_CLOEXEC says.
+        int plain = fcntl(ro, F_DUPFD, 0);
+        long long a = open_("/proc/self/fd/" + std::to_string(plain), O_RDONLY | O_CLOEXEC);
+        long long b = open_("/proc/self/fd/" + std::to_string(ro), O_RDONLY); // ro is close-on-exec
+        rep["cloexec_from_plain"] = a >= 0 ? fcntl(static_cast<int>(a), F_GETFD) & FD_CLOEXEC : -1;
+        rep["cloexec_from_cloexec"] = b >= 0 ? fcntl(static_cast<int>(b), F_GETFD) & FD_CLOEXEC : -1;
+        // An O_PATH open and a relative path are Linux's.
+        rep["o_path_open"] = open_("/proc/self/fd/" + std::to_string(ro), O_PATH) >= 0;
+        rep["other_path"] = open_("/etc/hostname", O_RDONLY) >= 0 || errno == ENOENT;
+    };
+    Report r = in_profile(body);
+    for (std::string k : {"self_", "pid_", "dev_fd_"}) {
+        INFO(k);
+        REQUIRE(r[k + "open"] == 1);
+        CHECK(r[k + "new_position"] == 100);
+        CHECK(r[k + "old_position_after_seek"] == 700);
+    }
+    CHECK(r["other_pid"] == -ENOENT);
+    CHECK(r["no_descriptor"] == -EBADF);
+    CHECK(r["write_on_read_only"] == -EACCES);
+    CHECK(r["read_on_read_write"] == 1);
+    CHECK(r["cloexec_from_plain"] == 0);
+    CHECK(r["cloexec_from_cloexec"] == FD_CLOEXEC);
+    CHECK(r["o_path_open"] == 1);
+    CHECK(r["other_path"] == 1);
+
+    // Linux: a description of its own.
+    sfk_rules bare{};
+    bare.sendfile_errno = ENOSYS;
+    Report k = sfprofile::in_profile(bare, body);
+    CHECK(k["self_new_position"] == 0);
+    CHECK(k["self_old_position_after_seek"] == 100);
+    CHECK(k["no_descriptor"] == -ENOENT);
+
+    // Without /proc there is nothing to open.
+    Options opt;
+    opt.hide_proc = true;
+    Report n = in_profile(body, opt);
+    if (n["hide_proc"] == -EPERM) {
+        WARN("covering /proc needs root (CAP_SYS_ADMIN): not tested");
+        return;
+    }
+    CHECK(n["self_open"] == 0);
+    CHECK(n["self_errno"] == -ENOENT);
+}
+
+// linux_misc.c:linux_newuname: "strlcpy(utsname.version, version, ...)",
+// FreeBSD's version string cut at its first newline; sysname "Linux"
+// (compat.linux.osname). With real_uname the layer's uname says nothing.
+TEST_CASE("uname's version starts with \"FreeBSD \", and is Linux's with real_uname", "[uname]")
+{
+    struct utsname here;
+    REQUIRE(uname(&here) == 0);
+    auto body = [](Report &rep, int) {
+        struct utsname u;
+        rep["r"] = uname(&u);
+        rep["freebsd"] = std::strncmp(u.version, "FreeBSD ", 8) == 0;
+        rep["linux"] = std::strcmp(u.sysname, "Linux") == 0;
+        rep["no_newline"] = std::strchr(u.version, '\n') == nullptr;
+        struct utsname outside;
+        std::memset(&outside, 0, sizeof outside);
+        rep["nodename_kept"] = 1;
+        errno = 0;
+        rep["bad_pointer"] = syscall(SYS_uname, reinterpret_cast<void *>(8)) < 0 ? -errno : 0;
+        sfshim::platform::forget_learned_state();
+        const char *layer = sfshim::platform::kernel_layer_name();
+        rep["shim_names_freebsd"] = layer && std::strcmp(layer, "FreeBSD linuxulator") == 0;
+        std::ostringstream v;
+        unsigned h = 0;
+        for (const char *p = u.version; *p; ++p)
+            h = h * 31 + static_cast<unsigned char>(*p);
+        rep["version_hash"] = h;
+        h = 0;
+        for (const char *p = u.nodename; *p; ++p)
+            h = h * 31 + static_cast<unsigned char>(*p);
+        rep["nodename_hash"] = h;
+    };
+    auto hash = [](const char *s) {
+        unsigned h = 0;
+        for (; *s; ++s)
+            h = h * 31 + static_cast<unsigned char>(*s);
+        return static_cast<long long>(h);
+    };
+    Report r = in_profile(body);
+    CHECK(r["r"] == 0);
+    CHECK(r["freebsd"] == 1);
+    CHECK(r["linux"] == 1);
+    CHECK(r["no_newline"] == 1);
+    CHECK(r["bad_pointer"] == -EFAULT);
+    CHECK(r["shim_names_freebsd"] == 1);
+    CHECK(r["nodename_hash"] == hash(here.nodename));
+    Report q = in_profile_real_uname(body);
+    CHECK(q["freebsd"] == 0);
+    CHECK(q["version_hash"] == hash(here.version));
+    CHECK(q["shim_names_freebsd"] == 0);
+}
+
+// Where uname says nothing, the shim tells the layer by a call of count 0
+// (FreeBSD's "Linux cannot have 0 count": EINVAL, Linux's 0): the nginx-
+// style retry still sends every byte once.
+TEST_CASE("through the shim in auto with a silent uname the count-0 probe tells the layer: every byte once",
+          "[eagain][shim]")
+{
+    Report r = in_profile_real_uname([](Report &rep, int) {
+        sfshim_stats_reset();
+        nginx_retry(rep, shim_auto);
+        sfshim_stats st;
+        sfshim_stats_get(&st);
+        rep["native_calls"] = static_cast<long long>(st.native_calls);
+        sfshim::platform::forget_learned_state();
+        rep["layer_named"] = sfshim::platform::kernel_layer_name() != nullptr;
+    });
+    CHECK(r["layer_named"] == 0);
+    CHECK(r["timed_out"] == 0);
+    CHECK(r["error"] == 0);
+    CHECK(r["offset"] == 48 << 10);
+    CHECK(r["duplicated"] == 0);
+    CHECK(r["body_once"] == 1);
+    CHECK(r["native_calls"] == 0);
+}

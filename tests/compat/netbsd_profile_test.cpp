@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// The netbsd (compat) kernel profile's rules (toolchain/kernel_profile.c)
+// against NetBSD's compat_linux (sys/compat/linux/common/linux_signal.c).
+// Each case runs in a forked child that installs the profile; the shim is
+// not involved.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "kernel_profile.h"
+#include "profile_harness.h"
+
+using namespace sfprofile;
+
+namespace {
+
+sfk_rules netbsd_rules()
+{
+    sfk_rules rules{};
+    rules.sendfile_errno = ENOSYS;
+    rules.compat = 1;
+    return rules;
+}
+
+// The raw call: 0, or minus its errno.
+long long sigprocmask_raw(long how, const void *set, void *old)
+{
+    errno = 0;
+    long r = syscall(SYS_rt_sigprocmask, how, set, old, 8);
+    return r < 0 ? -errno : r;
+}
+
+} // namespace
+
+// linux_sys_rt_sigprocmask: "if (SCARG(uap, sigsetsize) != sizeof(linux_sigset_t))
+// return EINVAL;" then "switch (how) { ... default: return EINVAL; }" before
+// its copyin of the set. Linux copies the set in first (kernel/signal.c).
+TEST_CASE("rt_sigprocmask with an invalid how gives EINVAL without reading the set (Linux: EFAULT)", "[signals]")
+{
+    auto body = [](Report &rep, int) {
+        const void *unmapped = reinterpret_cast<const void *>(8);
+        sigset_t set;
+        sigemptyset(&set);
+        rep["bad_how_unmapped"] = sigprocmask_raw(0x7fff, unmapped, nullptr);
+        rep["bad_how_readable"] = sigprocmask_raw(0x7fff, &set, nullptr);
+        rep["negative_how"] = sigprocmask_raw(-1, unmapped, nullptr);
+        rep["block_unmapped"] = sigprocmask_raw(SIG_BLOCK, unmapped, nullptr);
+        rep["block_readable"] = sigprocmask_raw(SIG_BLOCK, &set, nullptr);
+        sigset_t old;
+        rep["query"] = sigprocmask_raw(SIG_SETMASK, nullptr, &old);
+    };
+    Report r = in_profile(netbsd_rules(), body);
+    CHECK(r["bad_how_unmapped"] == -EINVAL);
+    CHECK(r["bad_how_readable"] == -EINVAL);
+    CHECK(r["negative_how"] == -EINVAL);
+    CHECK(r["block_unmapped"] == -EFAULT); // a valid how: the copyin's EFAULT
+    CHECK(r["block_readable"] == 0);
+    CHECK(r["query"] == 0);
+
+    // The bare kernel (no rules but a sendfile errno): Linux's EFAULT.
+    sfk_rules bare{};
+    bare.sendfile_errno = ENOSYS;
+    Report k = in_profile(bare, body);
+    CHECK(k["bad_how_unmapped"] == -EFAULT);
+    CHECK(k["bad_how_readable"] == -EINVAL);
+    CHECK(k["block_unmapped"] == -EFAULT);
+}
+
+// linux_sysctl.c: linux_release "3.11.6", linux_version "#1 SMP PREEMPT Thu
+// Oct 24 16:23:02 UTC 2013"; linux_misc.c:linux_sys_uname copies them with
+// linux_sysname "Linux" and the host name. Played with compat_uname only;
+// nothing in it names NetBSD (the shim tells this layer by sendfile's
+// ENOSYS).
+TEST_CASE("with compat_uname uname says NetBSD's default release and version", "[uname]")
+{
+    struct utsname here;
+    REQUIRE(uname(&here) == 0);
+    auto body = [](Report &rep, int) {
+        struct utsname u;
+        rep["r"] = uname(&u);
+        rep["release"] = std::strcmp(u.release, "3.11.6") == 0;
+        rep["version"] = std::strcmp(u.version, "#1 SMP PREEMPT Thu Oct 24 16:23:02 UTC 2013") == 0;
+        rep["sysname"] = std::strcmp(u.sysname, "Linux") == 0;
+        unsigned h = 0;
+        for (const char *p = u.nodename; *p; ++p)
+            h = h * 31 + static_cast<unsigned char>(*p);
+        rep["nodename_hash"] = h;
+        errno = 0;
+        rep["sendfile"] = syscall(SYS_sendfile, -1, -1, nullptr, 1) < 0 ? -errno : 0;
+        sfshim::platform::forget_learned_state();
+        rep["layer_named"] = sfshim::platform::kernel_layer_name() != nullptr;
+    };
+    unsigned h = 0;
+    for (const char *p = here.nodename; *p; ++p)
+        h = h * 31 + static_cast<unsigned char>(*p);
+    sfk_rules rules = netbsd_rules();
+    rules.compat_uname = 1;
+    Report r = in_profile(rules, body);
+    CHECK(r["r"] == 0);
+    CHECK(r["release"] == 1);
+    CHECK(r["version"] == 1);
+    CHECK(r["sysname"] == 1);
+    CHECK(r["nodename_hash"] == static_cast<long long>(h));
+    CHECK(r["sendfile"] == -ENOSYS);
+    CHECK(r["layer_named"] == 0);
+    // Without it: Linux's own.
+    Report k = in_profile(netbsd_rules(), body);
+    CHECK(k["version"] == 0);
+    CHECK(k["release"] == (std::strcmp(here.release, "3.11.6") == 0));
+}
+
+TEST_CASE("compat_uname without compat is refused", "[args]")
+{
+    Options opt;
+    opt.install = false;
+    Report r = in_profile(netbsd_rules(), [](Report &rep, int) {
+        sfk_rules rules{};
+        rules.compat_uname = 1;
+        rep["alone"] = sfk_install(&rules);
+    }, opt);
+    CHECK(r["alone"] == -EINVAL);
+}
+
+TEST_CASE("with compat_uname the supervisor is no child of the program and leaves when it is gone", "[supervisor]")
+{
+    sfk_rules rules = netbsd_rules();
+    rules.compat_uname = 1;
+    check_supervisor_leaves(rules);
+}
