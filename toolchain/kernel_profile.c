@@ -180,7 +180,7 @@ static int freebsd_rules(scmp_filter_ctx ctx)
 }
 
 /* What illumos's LX brand refuses of the calls the shim makes, from its
- * source (docs/syscalls.md, table, column LX): uts/common/brand/lx/os/
+ * source (docs/platforms.md, the layers table, column LX): uts/common/brand/lx/os/
  * lx_syscall.c has NOSYS_NULL for process_vm_readv and process_vm_writev,
  * set_errno(ENOTSUP), which usr/src/common/brand/lx/lx_errno.c turns into
  * Linux's ENOSYS. The 2015 emulation library's fcntl refused the pipe
@@ -777,7 +777,7 @@ static int fb_linux_sendfile(const struct fb_call *c, int64_t *ret)
  * (lx_sendfile64, "Copyright 2015 Joyent"), which calls the native
  * sendfilev(SENDFILEV64, ...) of usr/src/uts/common/syscall/sendfile.c
  * (sendfilev, sendvec64, sendvec_chunk64) and usr/src/uts/common/fs/
- * sockfs/socksyscalls.c (sosendfile64); docs/syscalls.md, "illumos LX
+ * sockfs/socksyscalls.c (sosendfile64); docs/platforms.md, "illumos LX
  * sendfile", has the model. What matters most: the library drops the
  * count of a call that moved bytes and then failed,
  *

@@ -443,7 +443,7 @@ TEST_CASE("through the shim in auto the same nginx-style retry sends every byte 
 // The limit of the shim's probe: LX answers count 0 with 0 as Linux does,
 // so where uname says nothing (real_uname) the shim cannot tell the layer
 // and passes its calls to it; the retry then sends bytes twice. This case
-// documents that hole (docs/syscalls.md, "Detecting the layer").
+// documents that hole (docs/platforms.md, "Detecting the layer").
 TEST_CASE("with a silent uname the shim cannot tell LX (count 0 gives 0): its calls reach the layer", "[shim]")
 {
     sfk_rules silent = lx_rules();

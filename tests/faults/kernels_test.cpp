@@ -106,7 +106,7 @@ TEST_CASE("AUTO in NetBSD's compat_linux profile without /proc matches the worki
 }
 
 // FreeBSD's Linux layer drops the count of bytes its sendfile moved before
-// EAGAIN or EINTR (docs/syscalls.md): AUTO must not pass a call to a kernel
+// EAGAIN or EINTR (docs/platforms.md): AUTO must not pass a call to a kernel
 // that refuses count 0 with EINVAL, as that layer does first of all. Every
 // call, the first included, is emulated there, with the kernel's bytes and
 // results; in a working kernel the same calls pass through.

@@ -20,7 +20,7 @@ ssize_t native_sendfile_off32(int out_fd, int in_fd, int32_t* offset, size_t cou
 // can be passed on: 1 yes, 0 no, -1 not known yet. Linux returns the bytes a
 // call moved before it stopped; FreeBSD's Linux layer and illumos LX return
 // -1 (EAGAIN, EINTR, EPIPE) and drop them, although they are in the socket,
-// and the caller sends them again (docs/syscalls.md). Learned once: by the
+// and the caller sends them again (docs/platforms.md). Learned once: by the
 // layer's name in uname's version, else by a call that moves nothing (count
 // 0 from `in_fd`, a regular file, into a socket pair of its own): Linux
 // answers 0, FreeBSD's layer EINVAL. Not known while no regular file has been
