@@ -9,7 +9,7 @@
 # PROGRAM is given by its host path (serve.sh checks that it exists); it
 # runs as /PROGRAM inside the root.
 # Environment: C_ROOT, C_NOSF (the host's sfshim-nosendfile), C_PROFILE_ARGS
-# (its options for the compat-layer kernel, words).
+# (its options for the layer's kernel, words: lib.sh's C_PROFILE).
 set -euo pipefail
 : "${C_ROOT:?}" "${C_NOSF:?}"
 read -r -a profile <<<"${C_PROFILE_ARGS:-}"

@@ -1,9 +1,15 @@
 # shellcheck shell=bash
 # Shared by the compat tests (tests/compat/*_test.sh): programs of an older
-# userland, a Debian bullseye root (glibc 2.31), run in the compat-layer
+# userland, a Debian bullseye root (glibc 2.31), run in a BSD's Linux-layer
 # profile through the library built in this tree. Sourced (bash).
 #
-# c_enter "$@" (first thing in a test): finds or makes the root
+# c_layer compat|freebsd (before c_enter): the layer's kernel, as
+# sfshim-nosendfile makes it (C_PROFILE):
+#   compat   NetBSD's compat_linux, no /proc (--profile compat --no-proc)
+#   freebsd  FreeBSD's linuxulator (--profile freebsd), its linprocfs
+#            played by a /proc mounted in the root
+#
+# c_enter "$@" (first thing in a test after c_layer): finds or makes the root
 # (toolchain/bullseye-root.sh; SKIP, status 77, where it cannot be had),
 # unpacks the build's binary tarball (cpack -G TGZ) in a work directory, and
 # re-executes the test in a private mount namespace where
@@ -12,7 +18,8 @@
 #   ROOT/tmp        is the host's /tmp, so that a path under /tmp is the same
 #                   inside and outside (the servers' state, the files),
 #   ROOT/dev        holds null, zero, full, random and urandom only,
-#   ROOT/proc       is not mounted: a layer without procfs.
+#   ROOT/proc       is not mounted in the compat profile (a layer without
+#                   procfs), and is in the freebsd one.
 # Nothing of it reaches the host's mount table, and it ends with the test.
 #
 # Environment (set by CTest): SFSHIM_BUILD (the build tree), SFSHIM_CPACK
@@ -25,7 +32,14 @@ c_skip() { echo "SKIP: $*"; exit 77; }
 c_die() { echo "ERROR: $*" >&2; exit 1; }
 
 # The kernel of a BSD's Linux layer, as sfshim-nosendfile makes it.
-C_PROFILE=(--profile compat --no-proc)
+C_LAYER=compat C_PROFILE=(--profile compat --no-proc) C_PROC=''
+c_layer() {
+	case $1 in
+	compat) C_LAYER=compat C_PROFILE=(--profile compat --no-proc) C_PROC='' ;;
+	freebsd) C_LAYER=freebsd C_PROFILE=(--profile freebsd) C_PROC=1 ;;
+	*) c_die "unknown layer '$1' (compat or freebsd)" ;;
+	esac
+}
 
 c_enter() {
 	if [ -n "${C_IN_NS:-}" ]; then
@@ -70,12 +84,15 @@ c_setup_ns() {
 	done
 	mount --bind "$C_WORK/usr-local" "$C_ROOT/usr/local" || c_die "cannot bind the install tree into the root"
 	[ ! -e "$C_ROOT/proc/self" ] || c_die "the root's /proc is mounted"
+	if [ -n "$C_PROC" ]; then
+		mount -t proc -o nosuid,nodev,noexec sfshim-proc "$C_ROOT/proc" || c_die "cannot mount /proc in the root"
+	fi
 	trap c_cleanup EXIT
 	trap 'echo "interrupted"; exit 130' INT
 	trap 'exit 143' TERM HUP
 	C_FAILS=0
 	C_NOSF=$SFSHIM_NOSENDFILE
-	echo "root: $C_ROOT ($(sed -n 's/^libc6=/glibc /p' "$C_ROOT/.sfshim-root"), no /proc)"
+	echo "root: $C_ROOT ($(sed -n 's/^libc6=/glibc /p' "$C_ROOT/.sfshim-root"), $([ -n "$C_PROC" ] && echo "/proc mounted" || echo "no /proc"))"
 	echo "kernel: sfshim-nosendfile ${C_PROFILE[*]}"
 }
 

@@ -267,7 +267,8 @@ const char *cannot_run(Via via, const Case &c)
 {
     bool proc = c.in == Kind::ProcStatus || c.in == Kind::ProcVersion || c.out == Kind::ProcStatus ||
                 c.out == Kind::ProcVersion;
-    return via == Via::AutoCompat && proc ? "no /proc under the compat profile" : nullptr;
+    const sftest::LayerProfile *layer = layer_of(via);
+    return layer && layer->hide_proc && proc ? "no /proc under this layer's profile" : nullptr;
 }
 
 Obs run_case(Via via, const Case &c, const std::function<void()> &before_call,

@@ -38,8 +38,8 @@ void check_table(const std::vector<Case> &cases, const std::vector<Via> &vias)
 
 const std::vector<Via> &hostile_vias()
 {
-    static const std::vector<Via> v = {Via::Emulate, Via::Mmap, Via::Rw, Via::Auto, Via::AutoEnosys,
-                                       Via::AutoCompat};
+    static const std::vector<Via> v = runnable({Via::Emulate, Via::Mmap, Via::Rw, Via::Auto, Via::AutoEnosys,
+                                                Via::AutoCompat, Via::AutoLinuxulator});
     return v;
 }
 
@@ -156,6 +156,16 @@ TEST_CASE("offsets near INT64_MAX and counts near SIZE_MAX give the kernel's res
           "[hostile][no-tsan]")
 {
     check_table(extreme_cases(), {Via::AutoCompat});
+}
+
+TEST_CASE("offsets near INT64_MAX and counts near SIZE_MAX give the kernel's results: auto in the freebsd profile",
+          "[hostile][no-tsan]")
+{
+    if (const char *why = unavailable(Via::AutoLinuxulator)) {
+        WARN("not run: " << why);
+        return;
+    }
+    check_table(extreme_cases(), {Via::AutoLinuxulator});
 }
 
 TEST_CASE("offset pointers in every protection give the kernel's EFAULT and effects in every mode",

@@ -105,15 +105,29 @@ TEST_CASE("AUTO in NetBSD's compat_linux profile without /proc matches the worki
     check_kernel(Via::AutoCompat);
 }
 
+// FreeBSD's linuxulator: its sendfile performed by a supervisor as FreeBSD
+// performs it (only into stream sockets, the count dropped after EAGAIN or
+// EINTR), the calls it stubs refused, /proc there (linprocfs). AUTO must not
+// let any of it show.
+TEST_CASE("AUTO in FreeBSD's linuxulator profile matches the working kernel on the table", "[kernels]")
+{
+    if (const char *why = unavailable(Via::AutoLinuxulator)) {
+        WARN("not run: " << why);
+        return;
+    }
+    check_kernel(Via::AutoLinuxulator);
+}
+
 // FreeBSD's Linux layer drops the count of bytes its sendfile moved before
 // EAGAIN or EINTR (docs/platforms.md): AUTO must not pass a call to a kernel
 // that refuses count 0 with EINVAL, as that layer does first of all. Every
 // call, the first included, is emulated there, with the kernel's bytes and
 // results; in a working kernel the same calls pass through.
-TEST_CASE("AUTO passes no call to a kernel that refuses count 0 (FreeBSD's layer), and every call to Linux",
+TEST_CASE("AUTO passes no call to a kernel that refuses count 0 (FreeBSD's layer, and its profile), and every call "
+          "to Linux",
           "[kernels]")
 {
-    for (Via via : {Via::AutoFreebsd, Via::Auto}) {
+    for (Via via : runnable({Via::AutoFreebsd, Via::AutoLinuxulator, Via::Auto})) {
         ChildResult r = run_child([via] {
             if (!install_filter(via))
                 return std::string("seccomp failed");
@@ -142,7 +156,7 @@ TEST_CASE("AUTO passes no call to a kernel that refuses count 0 (FreeBSD's layer
         });
         INFO(name(via));
         REQUIRE(r.error == "");
-        bool layer = via == Via::AutoFreebsd;
+        bool layer = via != Via::Auto;
         CHECK(r.report == std::string("5000 6000 same\n5000 6000 same\n5000 6000 same\nnative ") +
                               (layer ? "0 emulated 3" : "3 emulated 0"));
     }

@@ -43,14 +43,43 @@ const char *name(Via v)
     case Via::AutoEperm: return "shim AUTO (sendfile gives EPERM)";
     case Via::AutoFreebsd: return "shim AUTO (EINVAL for count 0)";
     case Via::AutoCompat: return "shim AUTO (NetBSD compat_linux profile, no /proc)";
+    case Via::AutoLinuxulator: return "shim AUTO (FreeBSD linuxulator profile)";
     }
     return "?";
 }
 
+const sftest::LayerProfile *layer_of(Via v)
+{
+    switch (v) {
+    case Via::AutoCompat: return &sftest::profile(sftest::Layer::NetbsdCompat);
+    case Via::AutoLinuxulator: return &sftest::profile(sftest::Layer::FreebsdLinuxulator);
+    default: return nullptr;
+    }
+}
+
+const char *unavailable(Via v)
+{
+    const sftest::LayerProfile *layer = layer_of(v);
+    return layer ? sftest::layer_unavailable(layer->layer) : nullptr;
+}
+
+std::vector<Via> runnable(std::vector<Via> vias)
+{
+    std::vector<Via> out;
+    for (Via v : vias) {
+        if (const char *why = unavailable(v))
+            sftest::note_left_out(name(v), why);
+        else
+            out.push_back(v);
+    }
+    return out;
+}
+
 const std::vector<Via> &shim_vias()
 {
-    static const std::vector<Via> v = {Via::Emulate,    Via::Mmap,      Via::Rw,         Via::Auto,
-                                       Via::AutoEnosys, Via::AutoEperm, Via::AutoFreebsd, Via::AutoCompat};
+    static const std::vector<Via> v = runnable({Via::Emulate,    Via::Mmap,       Via::Rw,
+                                                Via::Auto,       Via::AutoEnosys, Via::AutoEperm,
+                                                Via::AutoFreebsd, Via::AutoCompat, Via::AutoLinuxulator});
     return v;
 }
 
@@ -73,6 +102,10 @@ ssize_t send_via(Via v, int out_fd, int in_fd, int64_t *offset, size_t count)
 
 bool install_filter(Via v)
 {
+    if (const sftest::LayerProfile *layer = layer_of(v)) {
+        std::string err;
+        return sftest::enter_layer(layer->layer, err);
+    }
     sfk_rules rules{};
     switch (v) {
     case Via::AutoEnosys: rules.sendfile_errno = ENOSYS; break;
@@ -81,15 +114,6 @@ bool install_filter(Via v)
         rules.sendfile_errno = EINVAL;
         rules.sendfile_count_zero = 1;
         break;
-    case Via::AutoCompat: {
-        rules.sendfile_errno = ENOSYS;
-        rules.compat = 1;
-        int real_proc = -1;
-        if (sfk_hide_proc(&real_proc) != 0)
-            return false;
-        sftest::set_real_proc(real_proc);
-        break;
-    }
     default: return true;
     }
     if (sfk_install(&rules) != 0)

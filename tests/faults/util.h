@@ -17,6 +17,7 @@
 #include <sfshim/sfshim.h>
 
 #include "io.h"
+#include "layers.h"
 
 namespace sffault {
 
@@ -30,20 +31,32 @@ enum class Via {
     AutoEperm,   // SFSHIM_MODE_AUTO, sendfile gives EPERM (seccomp)
     AutoFreebsd, // SFSHIM_MODE_AUTO, sendfile gives EINVAL when count == 0 (seccomp)
     AutoCompat,  // SFSHIM_MODE_AUTO in NetBSD compat_linux's profile, no /proc (kernel_profile.h)
+    AutoLinuxulator, // SFSHIM_MODE_AUTO in FreeBSD's linuxulator profile: its sendfile
+                     // performed by a supervisor (kernel_profile.h), with /proc
 };
 
 const char *name(Via v);
+// The compat layer a via runs in (layers.h), or nullptr.
+const sftest::LayerProfile *layer_of(Via v);
+// Why this process cannot run the via at all (a layer it cannot enter:
+// sftest::layer_unavailable), or nullptr.
+const char *unavailable(Via v);
+// The vias of `vias` this process can run: a layer it cannot enter
+// (sftest::layer_unavailable: a supervised one under memcheck) is left out,
+// and said once on stderr.
+std::vector<Via> runnable(std::vector<Via> vias);
 // Every shim way of calling (all but the kernel).
 const std::vector<Via> &shim_vias();
 // The two engines and AUTO in a kernel without sendfile.
 const std::vector<Via> &engine_vias();
 
 ssize_t send_via(Via v, int out_fd, int in_fd, int64_t *offset, size_t count);
-// Installs the seccomp filter a Via needs (nothing for the others); for
-// AutoCompat first a private mount namespace with an empty /proc (the
-// harness keeps the real one: sftest::proc_open). The shim then forgets what
-// the parent taught it. Call it in a child: it cannot be undone. Returns
-// false on failure.
+// Installs the seccomp filter a Via needs (nothing for the others); a layer
+// is entered as sftest::enter_layer says (for AutoCompat first a private
+// mount namespace with an empty /proc, the harness keeping the real one:
+// sftest::proc_open; for AutoLinuxulator the supervisor). The shim then
+// forgets what the parent taught it. Call it in a child before it starts a
+// thread: it cannot be undone. Returns false on failure.
 bool install_filter(Via v);
 
 // Content: the byte at file offset p depends on (seed, p) only.

@@ -209,14 +209,16 @@ std::vector<Step> make_cache_episode(Rand rand, size_t steps)
 
 const std::vector<Via> &cache_fuzz_vias()
 {
-    static const std::vector<Via> v = {Via::Mmap, Via::Emulate, Via::AutoEnosys, Via::AutoCompat, Via::Rw};
+    static const std::vector<Via> v = runnable(
+        {Via::Mmap, Via::Emulate, Via::AutoEnosys, Via::AutoCompat, Via::Rw, Via::AutoLinuxulator});
     return v;
 }
 
 const std::vector<Via> &fuzz_vias()
 {
-    static const std::vector<Via> v = {Via::Emulate, Via::Mmap,      Via::Rw,         Via::Auto,
-                                       Via::AutoEnosys, Via::AutoEperm, Via::AutoFreebsd, Via::AutoCompat};
+    static const std::vector<Via> v = runnable({Via::Emulate, Via::Mmap, Via::Rw, Via::Auto, Via::AutoEnosys,
+                                                Via::AutoEperm, Via::AutoFreebsd, Via::AutoCompat,
+                                                Via::AutoLinuxulator});
     return v;
 }
 

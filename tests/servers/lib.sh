@@ -303,6 +303,140 @@ t_expect_broken_without_shim() {
 	done
 }
 
+# t_expect_layer_emulated BIG: after t_stats, with the shim in FreeBSD's
+# linuxulator profile, whose sendfile works but drops the count of what it
+# moved before EAGAIN or EINTR: every call was emulated (the shim learned the
+# layer from count 0: EINVAL, not ENOSYS), none reached the layer's
+# sendfile, the bodies went through sendfile, the error log is clean.
+t_expect_layer_emulated() {
+	local big=$1
+	t_expect "the shim emulated the calls (emulated_calls $st_emulated_calls > 0)" \
+		[ "$st_emulated_calls" -gt 0 ]
+	t_expect "no call got through to the layer's sendfile (native_calls $st_native_calls == 0)" \
+		[ "$st_native_calls" -eq 0 ]
+	t_expect "the layer's sendfile was not taken for a missing one (kernel_enosys false everywhere)" \
+		[ "$st_enosys" -eq 0 ]
+	t_expect "the bodies went through sendfile (bytes $st_bytes >= $((big + 10485760)))" \
+		[ "$st_bytes" -ge $((big + 10485760)) ]
+	t_expect "no sendfile error in the server's error log" t_log_clean
+}
+
+# t_freebsd_profile_answers: a process under sfshim-nosendfile --profile
+# freebsd sees FreeBSD's layer: sendfile with count 0 from a regular file
+# fails with EINVAL (Linux returns 0), splice with EINVAL, process_vm_readv
+# with ENOSYS, and /proc is there (linprocfs).
+t_freebsd_profile_answers() {
+	"$SFSHIM_NOSENDFILE" --profile freebsd -- python3 -c '
+import ctypes, errno, os, platform, socket, sys, tempfile
+if platform.machine() != "x86_64":
+    sys.exit(0)
+libc = ctypes.CDLL(None, use_errno=True)
+with tempfile.TemporaryFile() as f:
+    f.write(b"x" * 100)
+    f.flush()
+    a, b = socket.socketpair()
+    if libc.syscall(40, a.fileno(), f.fileno(), None, 0) != -1 or ctypes.get_errno() != errno.EINVAL:
+        sys.exit("sendfile with count 0 is not refused with EINVAL")
+for name, nr, err in (("splice", 275, errno.EINVAL), ("process_vm_readv", 310, errno.ENOSYS)):
+    if libc.syscall(nr, -1, 0, -1, 0, 0, 0) != -1 or ctypes.get_errno() != err:
+        sys.exit(name + " is not refused with " + errno.errorcode[err])
+sys.exit(0 if os.listdir("/proc/self/fd") else "no /proc")'
+}
+
+# t_raw_get NAME [RCVBUF]: GET over a raw connection (Connection: close), what the
+# server sends read until it closes, the body compared with the file. A
+# body that has grown 64 KiB past the file's size is not read further: a
+# server whose calls each resend from the same offset may not stop at all.
+# Prints "STATUS CONTENT-LENGTH BODY-BYTES VERDICT", the verdict one of
+# same, longer-repeats-I-J (longer than the file, and from body offset I on
+# the file's bytes from offset J < I again: sent twice), longer, shorter,
+# differs, timed-out (neither within 120 s). RCVBUF: the client's receive
+# buffer (SO_RCVBUF, set before it connects), for a narrow TCP window.
+t_raw_get() {
+	python3 - "$T_URL" "$T_DOCROOT/$1" "$1" "${2:-0}" <<'EOF'
+import socket, sys, time, urllib.parse
+u = urllib.parse.urlsplit(sys.argv[1])
+with open(sys.argv[2], "rb") as f:
+    want = f.read()
+rcvbuf = int(sys.argv[4])
+s = socket.socket()
+if rcvbuf:
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+s.settimeout(60)
+s.connect((u.hostname, u.port))
+s.sendall(b"GET /%s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (sys.argv[3].encode(), u.netloc.encode()))
+data, deadline = bytearray(), time.monotonic() + 120
+try:
+    while True:
+        if time.monotonic() > deadline:
+            raise socket.timeout()
+        c = s.recv(rcvbuf or 1 << 20)
+        if not c:
+            break
+        data += c
+        at = data.find(b"\r\n\r\n")
+        if at >= 0 and len(data) - at - 4 > len(want) + 65536:
+            break
+except socket.timeout:
+    print("timed-out none -1 timed-out")
+    sys.exit(0)
+s.close()
+head, sep, body = bytes(data).partition(b"\r\n\r\n")
+lines = head.decode("latin-1").split("\r\n")
+status = lines[0].split()[1] if lines and len(lines[0].split()) > 1 else "?"
+length = "none"
+for line in lines[1:]:
+    k, _, v = line.partition(":")
+    if k.strip().lower() == "content-length":
+        length = v.strip()
+if body == want:
+    verdict = "same"
+elif len(body) > len(want):
+    i = 0
+    while i < len(want) and body[i:i + 65536] == want[i:i + 65536]:
+        i += 65536
+    while i < len(want) and body[i] == want[i]:
+        i += 1
+    j = want.find(body[i:i + 4096]) if i < len(body) else -1
+    verdict = "longer-repeats-%d-%d" % (i, j) if 0 <= j < i else "longer"
+else:
+    verdict = "shorter" if want.startswith(body) else "differs"
+print(status, length, len(body), verdict)
+EOF
+}
+
+# t_big_once: the largest file over a raw connection arrives once, whole:
+# as many bytes as the file has, and nothing after them.
+t_big_once() {
+	local name=${T_FILES[${#T_FILES[@]} - 1]} res
+	res=$(t_raw_get "$name")
+	echo "  RAW   $name: status, Content-Length, body bytes, verdict: $res"
+	[ "$res" = "200 ${T_SIZE[$name]} ${T_SIZE[$name]} same" ]
+}
+
+# t_big_duplicated: the negative control in a layer that drops partial
+# counts: the largest file arrives longer than it is, some of its bytes sent
+# again after they had gone out (the server retried from an offset the
+# failed call left unmoved). The server asks for more than its socket can
+# hold (nginx: the whole file, Apache: up to 16 MiB a call) on a
+# non-blocking socket, so a call meets a full socket unless the client keeps
+# up with it; a client with an 8 KiB window cannot.
+t_big_duplicated() {
+	local name=${T_FILES[${#T_FILES[@]} - 1]} res
+	res=$(t_raw_get "$name" 8192)
+	echo "  RAW   $name: status, Content-Length, body bytes, verdict: $res"
+	case $res in "200 ${T_SIZE[$name]} "*" longer-repeats-"*) return 0 ;; esac
+	return 1
+}
+
+# t_server_filtered: the server's main process runs under a seccomp filter
+# (Seccomp: 2 in its status).
+t_server_filtered() {
+	local pid
+	pid=$(cat "$T_DIR/server.pid" 2>/dev/null) && [ -n "$pid" ] &&
+		grep -q '^Seccomp:[[:space:]]*2$' "/proc/$pid/status"
+}
+
 # t_log_clean: the server's error log (and console) mention no sendfile error.
 t_log_clean() {
 	! grep -Eis 'sendfile|Function not implemented|\(38\)|Errno 38|Traceback' \

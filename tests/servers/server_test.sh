@@ -10,6 +10,12 @@
 #             compat   NetBSD compat_linux's profile without /proc
 #                      (sfshim-nosendfile --profile compat --no-proc) through
 #                      sfshim: every byte arrives, the calls were emulated
+#             freebsd  FreeBSD's linuxulator profile (sfshim-nosendfile
+#                      --profile freebsd: its sendfile fails with EAGAIN or
+#                      EINTR after moving bytes) through sfshim: every byte
+#                      arrives, no call reached the layer's sendfile
+#             freebsd-noshim  the same profile without the shim: the negative
+#                      control, a large body arrives with bytes sent twice
 #     BIGSIZE the largest file, bytes (default 50 MiB)
 # Environment: SFSHIM, SFSHIM_NOSENDFILE, SFSHIM_LIBRARY (set by CTest).
 set -uo pipefail
@@ -104,6 +110,39 @@ sys.exit("/proc is there" if os.listdir("/proc") else 0)'
 	t_stats "$T_DIR"
 	t_expect_emulated "$big"
 	;;
+freebsd)
+	echo "$server, FreeBSD linuxulator profile, through sfshim:"
+	real_sfshim=$SFSHIM
+	printf '#!/bin/sh\nexec "%s" --profile freebsd -- "%s" "$@"\n' \
+		"$SFSHIM_NOSENDFILE" "$real_sfshim" >"$T_WORK/sfshim-freebsd"
+	chmod 755 "$T_WORK/sfshim-freebsd"
+	t_expect "the profile is FreeBSD's: count 0 gives EINVAL, splice EINVAL, process_vm_readv ENOSYS" \
+		t_freebsd_profile_answers
+	export SFSHIM=$T_WORK/sfshim-freebsd
+	t_start "$server" --kernel
+	SFSHIM=$real_sfshim
+	t_check_all
+	t_big_once || t_fail "the largest file through a raw connection"
+	t_expect "the server runs under the profile's seccomp filter" t_server_filtered
+	t_stop
+	t_stats "$T_DIR"
+	t_expect_layer_emulated "$big"
+	;;
+freebsd-noshim)
+	echo "$server, FreeBSD linuxulator profile, without the shim (negative control):"
+	# serve.sh --no-shim runs the server under $SFSHIM_NOSENDFILE --: here
+	# the profile's.
+	real_nosendfile=$SFSHIM_NOSENDFILE
+	printf '#!/bin/sh\nexec "%s" --profile freebsd "$@"\n' "$real_nosendfile" >"$T_WORK/nosendfile-freebsd"
+	chmod 755 "$T_WORK/nosendfile-freebsd"
+	export SFSHIM_NOSENDFILE=$T_WORK/nosendfile-freebsd
+	t_start "$server" --no-shim
+	SFSHIM_NOSENDFILE=$real_nosendfile
+	t_expect "file-$big.bin arrives longer than the file, bytes of it sent twice" t_big_duplicated
+	t_expect "the server runs under the profile's seccomp filter" t_server_filtered
+	t_stop
+	t_expect "no shim, no shim stats" t_no_stats
+	;;
 kernel)
 	echo "$server, normal kernel, through sfshim --mode auto:"
 	t_start "$server" --kernel --mode auto
@@ -117,7 +156,7 @@ kernel)
 	t_expect "the kernel never refused (kernel_enosys false everywhere)" [ "$st_enosys" -eq 0 ]
 	t_expect "no sendfile error in the server's error log" t_log_clean
 	;;
-*) t_die "unknown case '$case' (shim, noshim, kernel or compat)" ;;
+*) t_die "unknown case '$case' (shim, noshim, kernel, compat, freebsd or freebsd-noshim)" ;;
 esac
 
 echo "  ($(( ($(date +%s%N) - t0) / 1000000 )) ms)"

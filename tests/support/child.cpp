@@ -37,31 +37,45 @@ const char *name(Caller c)
     case Caller::AutoEperm: return "shim AUTO (kernel sendfile gives EPERM)";
     case Caller::AutoFreebsd: return "shim AUTO (kernel sendfile gives EINVAL for count 0)";
     case Caller::AutoCompat: return "shim AUTO (NetBSD compat_linux profile, no /proc)";
+    case Caller::AutoLinuxulator: return "shim AUTO (FreeBSD linuxulator profile)";
     }
     return "?";
 }
 
+const sftest::LayerProfile *layer_of(Caller c)
+{
+    switch (c) {
+    case Caller::AutoCompat: return &sftest::profile(sftest::Layer::NetbsdCompat);
+    case Caller::AutoLinuxulator: return &sftest::profile(sftest::Layer::FreebsdLinuxulator);
+    default: return nullptr;
+    }
+}
+
 const char *cannot_run(const Spec &spec, Caller c)
 {
-    if (c != Caller::AutoCompat)
+    const sftest::LayerProfile *layer = layer_of(c);
+    if (!layer)
         return nullptr;
-    if (spec.in == In::Path && spec.in_path.compare(0, 6, "/proc/") == 0)
-        return "no /proc under the compat profile";
-    if (spec.pipe_size != 0)
-        return "F_SETPIPE_SZ is refused under the compat profile: no pipe of another size";
+    if (layer->hide_proc && spec.in == In::Path && spec.in_path.compare(0, 6, "/proc/") == 0)
+        return "no /proc under this layer's profile";
+    if (layer->pipe_sizes_refused && spec.pipe_size != 0)
+        return "F_SETPIPE_SZ is refused under this layer's profile: no pipe of another size";
     return nullptr;
 }
 
 namespace {
 
-// The kernel a caller plays (kernel_profile.h). The compat profile's child
-// first covers /proc in a mount namespace of its own, keeping the real one
-// for the harness's observations; its fixture is built before that (the
-// descriptors a program has), so that the harness may use /proc and
-// F_GETPIPE_SZ for it, and the filter comes last. The shim forgets what the
-// parent process taught it: this child starts in another kernel.
+// The kernel a caller plays (kernel_profile.h). A layer's child builds its
+// fixture first (the descriptors a program has), so that the harness may use
+// /proc and F_GETPIPE_SZ for it, then enters the layer (layers.h): /proc
+// covered in a mount namespace of its own where the layer has none, the
+// harness keeping the real one for its observations, and the filter last.
+// The shim forgets what the parent process taught it: this child starts in
+// another kernel.
 bool enter_kernel(Caller c, std::string &err)
 {
+    if (const sftest::LayerProfile *layer = layer_of(c))
+        return sftest::enter_layer(layer->layer, err);
     sfk_rules rules{};
     switch (c) {
     case Caller::AutoEnosys: rules.sendfile_errno = ENOSYS; break;
@@ -70,17 +84,6 @@ bool enter_kernel(Caller c, std::string &err)
         rules.sendfile_errno = EINVAL;
         rules.sendfile_count_zero = 1;
         break;
-    case Caller::AutoCompat: {
-        rules.sendfile_errno = ENOSYS;
-        rules.compat = 1;
-        int real_proc = -1;
-        if (int rc = sfk_hide_proc(&real_proc)) {
-            err = std::string("cannot hide /proc (root needed): ") + std::strerror(-rc);
-            return false;
-        }
-        sftest::set_real_proc(real_proc);
-        break;
-    }
     default: return true;
     }
     if (int rc = sfk_install(&rules)) {
@@ -142,6 +145,7 @@ ssize_t invoke(Caller c, int out_fd, int in_fd, int64_t *offset, size_t count)
     case Caller::AutoEperm:
     case Caller::AutoFreebsd:
     case Caller::AutoCompat:
+    case Caller::AutoLinuxulator:
         return sfshim_sendfile_mode(SFSHIM_MODE_AUTO, out_fd, in_fd, offset, count);
     }
     return -1;
@@ -190,8 +194,8 @@ Observation observe_in_this_process(const Spec &spec, Caller caller)
     sigaddset(&pipe_set, SIGXFSZ); // writes past the file-size limit raise it
     sigprocmask(SIG_BLOCK, &pipe_set, nullptr);
 
-    bool compat = caller == Caller::AutoCompat;
-    if (!compat && !enter_kernel(caller, o.harness_error))
+    bool layer = layer_of(caller) != nullptr;
+    if (!layer && !enter_kernel(caller, o.harness_error))
         return o;
     Built b;
     build(spec, b);
@@ -199,7 +203,7 @@ Observation observe_in_this_process(const Spec &spec, Caller caller)
         o.harness_error = "fixture: " + b.error;
         return o;
     }
-    if (compat && !enter_kernel(caller, o.harness_error))
+    if (layer && !enter_kernel(caller, o.harness_error))
         return o;
 
     bool concurrent = false;

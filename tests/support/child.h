@@ -3,6 +3,7 @@
 #pragma once
 
 #include "fixture.h"
+#include "layers.h"
 #include "observation.h"
 
 namespace sfdiff {
@@ -18,13 +19,18 @@ enum class Caller {
     AutoFreebsd, // SFSHIM_MODE_AUTO where count == 0 gives EINVAL (FreeBSD linuxulator)
     AutoCompat,  // SFSHIM_MODE_AUTO in NetBSD compat_linux's profile with no /proc
                  // (kernel_profile.h), in a private mount namespace of the child
+    AutoLinuxulator, // SFSHIM_MODE_AUTO in FreeBSD's linuxulator profile, its sendfile
+                     // performed by a supervisor (kernel_profile.h), with /proc
 };
 
 const char *name(Caller c);
 
-// Why a case cannot be made under the caller's kernel, or nullptr. Under the
-// compat profile: an input under /proc (there is none) and a pipe of another
-// size than the default (F_SETPIPE_SZ is refused).
+// The compat layer a caller runs in (layers.h), or nullptr.
+const sftest::LayerProfile *layer_of(Caller c);
+
+// Why a case cannot be made under the caller's kernel, or nullptr. Under a
+// layer without /proc: an input under /proc; under one that refuses
+// F_SETPIPE_SZ: a pipe of another size than the default.
 const char *cannot_run(const Spec &spec, Caller c);
 
 // Fork, build the fixture fresh, make the call(s), observe, report over a
