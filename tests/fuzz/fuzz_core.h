@@ -66,5 +66,8 @@ long first_difference(const std::vector<std::string> &a, const std::vector<std::
 // modes that use the cache, and RW, which never does).
 const std::vector<sffault::Via> &fuzz_vias();
 const std::vector<sffault::Via> &cache_fuzz_vias();
+// Makes an episode fit a way of calling: under a layer whose pipes' queue
+// cannot be seen (layers.h), its sends into the pipe go to the Unix socket.
+void fit_to_via(sffault::Via via, std::vector<Step> &steps);
 
 } // namespace sffuzz

@@ -20,6 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     };
     sffault::Via via = fuzz_vias()[rand() % fuzz_vias().size()];
     std::vector<Step> steps = make_episode(rand, std::min<size_t>(16, size / 24 + 1));
+    fit_to_via(via, steps);
     std::string ek, es;
     std::vector<std::string> k = run_episode(sffault::Via::Kernel, steps, ek);
     std::vector<std::string> s = run_episode(via, steps, es);

@@ -112,6 +112,7 @@ int main(int argc, char **argv)
         const std::vector<Via> &vias = cache ? cache_fuzz_vias() : fuzz_vias();
         Via via = vias[rng() % vias.size()];
         std::vector<Step> steps = cache ? make_cache_episode(rand, steps_per) : make_episode(rand, steps_per);
+        fit_to_via(via, steps);
         CacheSetup setup = cache ? make_cache_setup(rand) : CacheSetup();
         for (const Step &s : steps)
             calls += s.op == Op::Send;

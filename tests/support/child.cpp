@@ -60,6 +60,9 @@ const char *cannot_run(const Spec &spec, Caller c)
         return "no /proc under this layer's profile";
     if (layer->pipe_sizes_refused && spec.pipe_size != 0)
         return "F_SETPIPE_SZ is refused under this layer's profile: no pipe of another size";
+    if (layer->pipe_queue_blind && spec.out == Out::Pipe)
+        return "FIONREAD cannot see a pipe's queue under this layer: fills may end up to a page short of "
+               "Linux's (docs/differences.md, D9; their shape is checked by the fault suite's layer cases)";
     return nullptr;
 }
 
