@@ -118,6 +118,18 @@ TEST_CASE("AUTO in FreeBSD's linuxulator profile matches the working kernel on t
     check_kernel(Via::AutoLinuxulator);
 }
 
+// illumos LX: its sendfile performed by a supervisor as lx_sendfile64 and
+// the native sendfilev perform it (sockets and files, the count dropped
+// after an error, EINVAL at a file output's input end), uname's "BrandZ".
+TEST_CASE("AUTO in illumos LX's profile matches the working kernel on the table", "[kernels]")
+{
+    if (const char *why = unavailable(Via::AutoIllumosLx)) {
+        WARN("not run: " << why);
+        return;
+    }
+    check_kernel(Via::AutoIllumosLx);
+}
+
 // FreeBSD's Linux layer drops the count of bytes its sendfile moved before
 // EAGAIN or EINTR (docs/platforms.md): AUTO must not pass a call to a kernel
 // that refuses count 0 with EINVAL, as that layer does first of all. Every

@@ -44,6 +44,7 @@ const char *name(Via v)
     case Via::AutoFreebsd: return "shim AUTO (EINVAL for count 0)";
     case Via::AutoCompat: return "shim AUTO (NetBSD compat_linux profile, no /proc)";
     case Via::AutoLinuxulator: return "shim AUTO (FreeBSD linuxulator profile)";
+    case Via::AutoIllumosLx: return "shim AUTO (illumos LX profile)";
     }
     return "?";
 }
@@ -53,6 +54,7 @@ const sftest::LayerProfile *layer_of(Via v)
     switch (v) {
     case Via::AutoCompat: return &sftest::profile(sftest::Layer::NetbsdCompat);
     case Via::AutoLinuxulator: return &sftest::profile(sftest::Layer::FreebsdLinuxulator);
+    case Via::AutoIllumosLx: return &sftest::profile(sftest::Layer::IllumosLx);
     default: return nullptr;
     }
 }
@@ -79,7 +81,8 @@ const std::vector<Via> &shim_vias()
 {
     static const std::vector<Via> v = runnable({Via::Emulate,    Via::Mmap,       Via::Rw,
                                                 Via::Auto,       Via::AutoEnosys, Via::AutoEperm,
-                                                Via::AutoFreebsd, Via::AutoCompat, Via::AutoLinuxulator});
+                                                Via::AutoFreebsd, Via::AutoCompat, Via::AutoLinuxulator,
+                                                Via::AutoIllumosLx});
     return v;
 }
 

@@ -33,6 +33,8 @@ enum class Via {
     AutoCompat,  // SFSHIM_MODE_AUTO in NetBSD compat_linux's profile, no /proc (kernel_profile.h)
     AutoLinuxulator, // SFSHIM_MODE_AUTO in FreeBSD's linuxulator profile: its sendfile
                      // performed by a supervisor (kernel_profile.h), with /proc
+    AutoIllumosLx,   // SFSHIM_MODE_AUTO in illumos LX's profile: its sendfile performed
+                     // by a supervisor (kernel_profile.h), with /proc
 };
 
 const char *name(Via v);

@@ -222,7 +222,8 @@ void fit_to_via(Via via, std::vector<Step> &steps)
 const std::vector<Via> &cache_fuzz_vias()
 {
     static const std::vector<Via> v = runnable(
-        {Via::Mmap, Via::Emulate, Via::AutoEnosys, Via::AutoCompat, Via::Rw, Via::AutoLinuxulator});
+        {Via::Mmap, Via::Emulate, Via::AutoEnosys, Via::AutoCompat, Via::Rw, Via::AutoLinuxulator,
+         Via::AutoIllumosLx});
     return v;
 }
 
@@ -230,7 +231,7 @@ const std::vector<Via> &fuzz_vias()
 {
     static const std::vector<Via> v = runnable({Via::Emulate, Via::Mmap, Via::Rw, Via::Auto, Via::AutoEnosys,
                                                 Via::AutoEperm, Via::AutoFreebsd, Via::AutoCompat,
-                                                Via::AutoLinuxulator});
+                                                Via::AutoLinuxulator, Via::AutoIllumosLx});
     return v;
 }
 

@@ -38,6 +38,7 @@ const char *name(Caller c)
     case Caller::AutoFreebsd: return "shim AUTO (kernel sendfile gives EINVAL for count 0)";
     case Caller::AutoCompat: return "shim AUTO (NetBSD compat_linux profile, no /proc)";
     case Caller::AutoLinuxulator: return "shim AUTO (FreeBSD linuxulator profile)";
+    case Caller::AutoIllumosLx: return "shim AUTO (illumos LX profile)";
     }
     return "?";
 }
@@ -47,6 +48,7 @@ const sftest::LayerProfile *layer_of(Caller c)
     switch (c) {
     case Caller::AutoCompat: return &sftest::profile(sftest::Layer::NetbsdCompat);
     case Caller::AutoLinuxulator: return &sftest::profile(sftest::Layer::FreebsdLinuxulator);
+    case Caller::AutoIllumosLx: return &sftest::profile(sftest::Layer::IllumosLx);
     default: return nullptr;
     }
 }
@@ -149,6 +151,7 @@ ssize_t invoke(Caller c, int out_fd, int in_fd, int64_t *offset, size_t count)
     case Caller::AutoFreebsd:
     case Caller::AutoCompat:
     case Caller::AutoLinuxulator:
+    case Caller::AutoIllumosLx:
         return sfshim_sendfile_mode(SFSHIM_MODE_AUTO, out_fd, in_fd, offset, count);
     }
     return -1;

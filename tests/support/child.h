@@ -21,6 +21,8 @@ enum class Caller {
                  // (kernel_profile.h), in a private mount namespace of the child
     AutoLinuxulator, // SFSHIM_MODE_AUTO in FreeBSD's linuxulator profile, its sendfile
                      // performed by a supervisor (kernel_profile.h), with /proc
+    AutoIllumosLx,   // SFSHIM_MODE_AUTO in illumos LX's profile, its sendfile performed
+                     // by a supervisor (kernel_profile.h), with /proc
 };
 
 const char *name(Caller c);

@@ -27,10 +27,12 @@ const std::vector<Caller> &all_shim_callers()
         if (!RUNNING_ON_VALGRIND)
             c.push_back(Caller::AutoCompat);
         // A layer this process cannot enter is left out, said once.
-        if (const char *why = sftest::layer_unavailable(sftest::Layer::FreebsdLinuxulator))
-            sftest::note_left_out(name(Caller::AutoLinuxulator), why);
-        else
-            c.push_back(Caller::AutoLinuxulator);
+        for (Caller layer : {Caller::AutoLinuxulator, Caller::AutoIllumosLx}) {
+            if (const char *why = sftest::layer_unavailable(layer_of(layer)->layer))
+                sftest::note_left_out(name(layer), why);
+            else
+                c.push_back(layer);
+        }
         if (env_u64("SFSHIM_DIFF_SELFCHECK", 0))
             c.insert(c.begin(), Caller::Kernel);
         return c;

@@ -27,6 +27,7 @@ namespace sftest {
 enum class Layer {
     NetbsdCompat,       // NetBSD's amd64 compat_linux, with no /proc
     FreebsdLinuxulator, // FreeBSD's linuxulator, with its linprocfs
+    IllumosLx,          // illumos' LX brand, with its lx_proc
 };
 
 struct LayerProfile {
@@ -65,6 +66,13 @@ inline sfk_rules freebsd_rules()
     return r;
 }
 
+inline sfk_rules illumos_rules()
+{
+    sfk_rules r{};
+    r.illumos = 1;
+    return r;
+}
+
 // NetBSD's runs without /proc (its procfs, mounted with -o linux, is
 // optional), FreeBSD's with it: linprocfs is usual there, and the
 // supervisor then interrupts a waiting sendfile as FreeBSD does, whatever
@@ -75,6 +83,7 @@ inline const LayerProfile &profile(Layer l)
         // layer                  name                   rules            no /proc  no pipe sizes  supervised  pipe queue blind
         {Layer::NetbsdCompat,       "the compat profile",  netbsd_rules(),  true,     true,          false,      false},
         {Layer::FreebsdLinuxulator, "the freebsd profile", freebsd_rules(), false,    true,          true,       true},
+        {Layer::IllumosLx,          "the illumos-lx profile", illumos_rules(), false, false,       true,       false},
     };
     return table[static_cast<int>(l)];
 }
