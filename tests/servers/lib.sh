@@ -304,10 +304,11 @@ t_expect_broken_without_shim() {
 }
 
 # t_expect_layer_emulated BIG: after t_stats, with the shim in FreeBSD's
-# linuxulator profile, whose sendfile works but drops the count of what it
-# moved before EAGAIN or EINTR: every call was emulated (the shim learned the
-# layer from count 0: EINVAL, not ENOSYS), none reached the layer's
-# sendfile, the bodies went through sendfile, the error log is clean.
+# linuxulator or illumos LX's profile, whose sendfile works but drops the
+# count of what it moved before EAGAIN or EINTR: every call was emulated (the
+# shim learned the layer from uname, or count 0: not from ENOSYS), none
+# reached the layer's sendfile, the bodies went through sendfile, the error
+# log is clean.
 t_expect_layer_emulated() {
 	local big=$1
 	t_expect "the shim emulated the calls (emulated_calls $st_emulated_calls > 0)" \
@@ -341,6 +342,30 @@ for name, nr, err in (("splice", 275, errno.EINVAL), ("process_vm_readv", 310, e
     if libc.syscall(nr, -1, 0, -1, 0, 0, 0) != -1 or ctypes.get_errno() != err:
         sys.exit(name + " is not refused with " + errno.errorcode[err])
 sys.exit(0 if os.listdir("/proc/self/fd") else "no /proc")'
+}
+
+# t_illumos_profile_answers: a process under sfshim-nosendfile --profile
+# illumos-lx sees illumos' LX brand: uname's version "BrandZ virtual linux",
+# sendfile with count 0 from a regular file into a pipe EINVAL (its sendfilev
+# takes sockets and regular files only; Linux returns 0), process_vm_readv
+# ENOSYS.
+t_illumos_profile_answers() {
+	"$SFSHIM_NOSENDFILE" --profile illumos-lx -- python3 -c '
+import ctypes, errno, os, platform, sys, tempfile
+if "BrandZ" not in os.uname().version:
+    sys.exit("uname does not say BrandZ")
+if platform.machine() != "x86_64":
+    sys.exit(0)
+libc = ctypes.CDLL(None, use_errno=True)
+with tempfile.TemporaryFile() as f:
+    f.write(b"x" * 100)
+    f.flush()
+    r, w = os.pipe()
+    if libc.syscall(40, w, f.fileno(), None, 0) != -1 or ctypes.get_errno() != errno.EINVAL:
+        sys.exit("sendfile into a pipe is not refused with EINVAL")
+if libc.syscall(310, -1, 0, -1, 0, 0, 0) != -1 or ctypes.get_errno() != errno.ENOSYS:
+    sys.exit("process_vm_readv is not refused with ENOSYS")
+sys.exit(0)'
 }
 
 # t_raw_get NAME [RCVBUF]: GET over a raw connection (Connection: close), what the

@@ -16,6 +16,7 @@
 #                      arrives, no call reached the layer's sendfile
 #             freebsd-noshim  the same profile without the shim: the negative
 #                      control, a large body arrives with bytes sent twice
+#             illumos-lx, illumos-lx-noshim  the same in illumos LX's profile
 #     BIGSIZE the largest file, bytes (default 50 MiB)
 # Environment: SFSHIM, SFSHIM_NOSENDFILE, SFSHIM_LIBRARY (set by CTest).
 set -uo pipefail
@@ -110,15 +111,22 @@ sys.exit("/proc is there" if os.listdir("/proc") else 0)'
 	t_stats "$T_DIR"
 	t_expect_emulated "$big"
 	;;
-freebsd)
-	echo "$server, FreeBSD linuxulator profile, through sfshim:"
+freebsd | illumos-lx)
+	layer_name="FreeBSD linuxulator"
+	[ "$case" = freebsd ] || layer_name="illumos LX"
+	echo "$server, $layer_name profile, through sfshim:"
 	real_sfshim=$SFSHIM
-	printf '#!/bin/sh\nexec "%s" --profile freebsd -- "%s" "$@"\n' \
-		"$SFSHIM_NOSENDFILE" "$real_sfshim" >"$T_WORK/sfshim-freebsd"
-	chmod 755 "$T_WORK/sfshim-freebsd"
-	t_expect "the profile is FreeBSD's: count 0 gives EINVAL, splice EINVAL, process_vm_readv ENOSYS" \
-		t_freebsd_profile_answers
-	export SFSHIM=$T_WORK/sfshim-freebsd
+	printf '#!/bin/sh\nexec "%s" --profile %s -- "%s" "$@"\n' \
+		"$SFSHIM_NOSENDFILE" "$case" "$real_sfshim" >"$T_WORK/sfshim-$case"
+	chmod 755 "$T_WORK/sfshim-$case"
+	if [ "$case" = freebsd ]; then
+		t_expect "the profile is FreeBSD's: count 0 gives EINVAL, splice EINVAL, process_vm_readv ENOSYS" \
+			t_freebsd_profile_answers
+	else
+		t_expect "the profile is illumos LX's: uname says BrandZ, a pipe output EINVAL, process_vm_readv ENOSYS" \
+			t_illumos_profile_answers
+	fi
+	export SFSHIM=$T_WORK/sfshim-$case
 	t_start "$server" --kernel
 	SFSHIM=$real_sfshim
 	t_check_all
@@ -128,14 +136,15 @@ freebsd)
 	t_stats "$T_DIR"
 	t_expect_layer_emulated "$big"
 	;;
-freebsd-noshim)
-	echo "$server, FreeBSD linuxulator profile, without the shim (negative control):"
+freebsd-noshim | illumos-lx-noshim)
+	profile=${case%-noshim}
+	echo "$server, $profile profile, without the shim (negative control):"
 	# serve.sh --no-shim runs the server under $SFSHIM_NOSENDFILE --: here
 	# the profile's.
 	real_nosendfile=$SFSHIM_NOSENDFILE
-	printf '#!/bin/sh\nexec "%s" --profile freebsd "$@"\n' "$real_nosendfile" >"$T_WORK/nosendfile-freebsd"
-	chmod 755 "$T_WORK/nosendfile-freebsd"
-	export SFSHIM_NOSENDFILE=$T_WORK/nosendfile-freebsd
+	printf '#!/bin/sh\nexec "%s" --profile %s "$@"\n' "$real_nosendfile" "$profile" >"$T_WORK/nosendfile-$profile"
+	chmod 755 "$T_WORK/nosendfile-$profile"
+	export SFSHIM_NOSENDFILE=$T_WORK/nosendfile-$profile
 	t_start "$server" --no-shim
 	SFSHIM_NOSENDFILE=$real_nosendfile
 	t_expect "file-$big.bin arrives longer than the file, bytes of it sent twice" t_big_duplicated
@@ -156,7 +165,7 @@ kernel)
 	t_expect "the kernel never refused (kernel_enosys false everywhere)" [ "$st_enosys" -eq 0 ]
 	t_expect "no sendfile error in the server's error log" t_log_clean
 	;;
-*) t_die "unknown case '$case' (shim, noshim, kernel, compat, freebsd or freebsd-noshim)" ;;
+*) t_die "unknown case '$case' (shim, noshim, kernel, compat, freebsd, freebsd-noshim, illumos-lx or illumos-lx-noshim)" ;;
 esac
 
 echo "  ($(( ($(date +%s%N) - t0) / 1000000 )) ms)"
