@@ -3,11 +3,13 @@
 # userland, a Debian bullseye root (glibc 2.31), run in a BSD's Linux-layer
 # profile through the library built in this tree. Sourced (bash).
 #
-# c_layer compat|freebsd (before c_enter): the layer's kernel, as
+# c_layer compat|freebsd|illumos-lx (before c_enter): the layer's kernel, as
 # sfshim-nosendfile makes it (C_PROFILE):
 #   compat   NetBSD's compat_linux, no /proc (--profile compat --no-proc)
 #   freebsd  FreeBSD's linuxulator (--profile freebsd), its linprocfs
 #            played by a /proc mounted in the root
+#   illumos-lx  illumos' LX brand (--profile illumos-lx), its lx_proc
+#            played the same way
 #
 # c_enter "$@" (first thing in a test after c_layer): finds or makes the root
 # (toolchain/bullseye-root.sh; SKIP, status 77, where it cannot be had),
@@ -19,7 +21,7 @@
 #                   inside and outside (the servers' state, the files),
 #   ROOT/dev        holds null, zero, full, random and urandom only,
 #   ROOT/proc       is not mounted in the compat profile (a layer without
-#                   procfs), and is in the freebsd one.
+#                   procfs), and is in the others.
 # Nothing of it reaches the host's mount table, and it ends with the test.
 #
 # Environment (set by CTest): SFSHIM_BUILD (the build tree), SFSHIM_CPACK
@@ -37,7 +39,8 @@ c_layer() {
 	case $1 in
 	compat) C_LAYER=compat C_PROFILE=(--profile compat --no-proc) C_PROC='' ;;
 	freebsd) C_LAYER=freebsd C_PROFILE=(--profile freebsd) C_PROC=1 ;;
-	*) c_die "unknown layer '$1' (compat or freebsd)" ;;
+	illumos-lx) C_LAYER=illumos-lx C_PROFILE=(--profile illumos-lx) C_PROC=1 ;;
+	*) c_die "unknown layer '$1' (compat, freebsd or illumos-lx)" ;;
 	esac
 }
 
