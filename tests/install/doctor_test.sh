@@ -26,6 +26,17 @@ grep -q '^  count 0 *refused: EINVAL$' "$work/fbsd.txt" &&
     grep -q "^  layer .*refuses count 0, as FreeBSD's linuxulator does" "$work/fbsd.txt" &&
     grep -q 'cannot be trusted here' "$work/fbsd.txt" || { cat "$work/fbsd.txt"; fail "layer not named"; }
 
+# The layers as their profiles play them: named from uname's version.
+for layer in freebsd:FreeBSD\ linuxulator illumos-lx:illumos\ LX; do
+	profile=${layer%%:*} name=${layer#*:}
+	st=0; "$nosf" --profile "$profile" -- "$sfshim" doctor > "$work/$profile.txt" || st=$?
+	[ "$st" -eq 1 ] || { cat "$work/$profile.txt"; fail "doctor under the $profile profile: exit $st, not 1"; }
+	grep -q "^  system .*($name)\$" "$work/$profile.txt" &&
+		grep -q "^  layer *$name: its sendfile drops the count" "$work/$profile.txt" &&
+		grep -q 'emulates every one' "$work/$profile.txt" &&
+		grep -q 'cannot be trusted here' "$work/$profile.txt" || { cat "$work/$profile.txt"; fail "$name not named"; }
+done
+
 "$sfshim" doctor apache2 > "$work/apache.txt" || { cat "$work/apache.txt"; fail "apache2 should be reachable"; }
 grep -q 'imported by libapr' "$work/apache.txt" || fail "apache2 reaches sendfile through libapr"
 
