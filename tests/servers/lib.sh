@@ -322,50 +322,37 @@ t_expect_layer_emulated() {
 	t_expect "no sendfile error in the server's error log" t_log_clean
 }
 
-# t_freebsd_profile_answers: a process under sfshim-nosendfile --profile
-# freebsd sees FreeBSD's layer: sendfile with count 0 from a regular file
-# fails with EINVAL (Linux returns 0), splice with EINVAL, process_vm_readv
-# with ENOSYS, and /proc is there (linprocfs).
-t_freebsd_profile_answers() {
-	"$SFSHIM_NOSENDFILE" --profile freebsd -- python3 -c '
+# t_layer_profile_answers PROFILE: a process under sfshim-nosendfile
+# --profile PROFILE sees that layer, with /proc there (linprocfs, lx_proc),
+# uname's version naming it, and process_vm_readv refused with ENOSYS. Its
+# sendfile of count 0 from a regular file fails with EINVAL where Linux
+# returns 0: FreeBSD's into a socket ("Linux cannot have 0 count"), and
+# splice with EINVAL too; illumos LX's into a pipe (its sendfilev takes
+# sockets and regular files only).
+t_layer_profile_answers() {
+	"$SFSHIM_NOSENDFILE" --profile "$1" -- python3 - "$1" <<'EOF_PY'
 import ctypes, errno, os, platform, socket, sys, tempfile
+freebsd = sys.argv[1] == "freebsd"
+want = "FreeBSD" if freebsd else "BrandZ"
+if want not in os.uname().version:
+    sys.exit("uname does not say " + want)
+if not os.listdir("/proc/self/fd"):
+    sys.exit("no /proc")
 if platform.machine() != "x86_64":
     sys.exit(0)
 libc = ctypes.CDLL(None, use_errno=True)
 with tempfile.TemporaryFile() as f:
     f.write(b"x" * 100)
     f.flush()
-    a, b = socket.socketpair()
-    if libc.syscall(40, a.fileno(), f.fileno(), None, 0) != -1 or ctypes.get_errno() != errno.EINVAL:
+    a, b = socket.socketpair() if freebsd else os.pipe()
+    out = a.fileno() if freebsd else b
+    if libc.syscall(40, out, f.fileno(), None, 0) != -1 or ctypes.get_errno() != errno.EINVAL:
         sys.exit("sendfile with count 0 is not refused with EINVAL")
-for name, nr, err in (("splice", 275, errno.EINVAL), ("process_vm_readv", 310, errno.ENOSYS)):
+refused = (("splice", 275, errno.EINVAL),) if freebsd else ()
+for name, nr, err in refused + (("process_vm_readv", 310, errno.ENOSYS),):
     if libc.syscall(nr, -1, 0, -1, 0, 0, 0) != -1 or ctypes.get_errno() != err:
         sys.exit(name + " is not refused with " + errno.errorcode[err])
-sys.exit(0 if os.listdir("/proc/self/fd") else "no /proc")'
-}
-
-# t_illumos_profile_answers: a process under sfshim-nosendfile --profile
-# illumos-lx sees illumos' LX brand: uname's version "BrandZ virtual linux",
-# sendfile with count 0 from a regular file into a pipe EINVAL (its sendfilev
-# takes sockets and regular files only; Linux returns 0), process_vm_readv
-# ENOSYS.
-t_illumos_profile_answers() {
-	"$SFSHIM_NOSENDFILE" --profile illumos-lx -- python3 -c '
-import ctypes, errno, os, platform, sys, tempfile
-if "BrandZ" not in os.uname().version:
-    sys.exit("uname does not say BrandZ")
-if platform.machine() != "x86_64":
-    sys.exit(0)
-libc = ctypes.CDLL(None, use_errno=True)
-with tempfile.TemporaryFile() as f:
-    f.write(b"x" * 100)
-    f.flush()
-    r, w = os.pipe()
-    if libc.syscall(40, w, f.fileno(), None, 0) != -1 or ctypes.get_errno() != errno.EINVAL:
-        sys.exit("sendfile into a pipe is not refused with EINVAL")
-if libc.syscall(310, -1, 0, -1, 0, 0, 0) != -1 or ctypes.get_errno() != errno.ENOSYS:
-    sys.exit("process_vm_readv is not refused with ENOSYS")
-sys.exit(0)'
+EOF_PY
 }
 
 # t_raw_get NAME [RCVBUF]: GET over a raw connection (Connection: close), what the

@@ -119,13 +119,8 @@ freebsd | illumos-lx)
 	printf '#!/bin/sh\nexec "%s" --profile %s -- "%s" "$@"\n' \
 		"$SFSHIM_NOSENDFILE" "$case" "$real_sfshim" >"$T_WORK/sfshim-$case"
 	chmod 755 "$T_WORK/sfshim-$case"
-	if [ "$case" = freebsd ]; then
-		t_expect "the profile is FreeBSD's: count 0 gives EINVAL, splice EINVAL, process_vm_readv ENOSYS" \
-			t_freebsd_profile_answers
-	else
-		t_expect "the profile is illumos LX's: uname says BrandZ, a pipe output EINVAL, process_vm_readv ENOSYS" \
-			t_illumos_profile_answers
-	fi
+	t_expect "the profile is $layer_name's: uname names it, count 0 refused, process_vm_readv ENOSYS" \
+		t_layer_profile_answers "$case"
 	export SFSHIM=$T_WORK/sfshim-$case
 	t_start "$server" --kernel
 	SFSHIM=$real_sfshim
