@@ -36,6 +36,11 @@
  *   no /proc             a private mount namespace whose /proc is an empty
  *                        read-only tmpfs (root needed)
  *
+ * Not played: what no filter sees. glibc reads clock_gettime from the vDSO,
+ * so NetBSD's refusal of CLOCK_MONOTONIC_COARSE (linux_to_native_clockid)
+ * never reaches one (the shim falls back to CLOCK_MONOTONIC on any failure),
+ * nor does MAP_POPULATE's being dropped show (a cost, not a result).
+ *
  * Every ABI the kernel runs is filtered: on x86_64 also i386 and x32.
  * SPDX-License-Identifier: BSD-2-Clause
  */
