@@ -211,40 +211,10 @@ TEST_CASE("in_fd: ESPIPE for a pipe or socket without an offset, EINVAL with one
     CHECK(r["nothing_sent"] == 0);
 }
 
-namespace {
-
-// Sends count bytes of fd (from *off, or from its position when off is
-// NULL) into out while peer is read, then reports the result, the offset,
-// the file position and whether what arrived is the file from `from` on.
-void send_and_read(Report &rep, int out, int peer, int fd, long *off, size_t count, size_t from)
-{
-    Drain drain(peer);
-    rep["r"] = sf(out, fd, off, count);
-    if (off)
-        rep["offset"] = *off;
-    rep["position"] = lseek(fd, 0, SEEK_CUR);
-    shutdown(out, SHUT_WR);
-    const std::string &got = drain.finish();
-    rep["received"] = got.size();
-    rep["bytes_match"] = is_pattern(got, 0, got.size(), from);
-}
-
-} // namespace
-
 TEST_CASE("into a Unix stream socket the bytes arrive, the count is returned and *offset advances", "[data]")
 {
-    Report r = in_profile([](Report &rep, int) {
-        int fd = make_file(200000);
-        int sv[2];
-        unix_pair(SOCK_STREAM, sv);
-        long off = 1000;
-        send_and_read(rep, sv[0], sv[1], fd, &off, 150000, 1000);
-    });
-    CHECK(r["r"] == 150000);
-    CHECK(r["offset"] == 151000);
-    CHECK(r["position"] == 0);
-    CHECK(r["received"] == 150000);
-    CHECK(r["bytes_match"] == 1);
+    Report r = in_profile([](Report &rep, int) { send_to_unix_socket(rep); });
+    check_sent_to_unix_socket(r);
 }
 
 TEST_CASE("into a TCP socket the bytes arrive, the count is returned and *offset advances", "[data]")
@@ -405,28 +375,15 @@ TEST_CASE("a non-blocking socket that fills after N bytes gives -1 EAGAIN with t
         const size_t size = 1 << 20;
         int fd = make_file(size);
         int sv[2];
-        unix_pair(SOCK_STREAM, sv);
-        int sndbuf = 32768;
-        setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
-        fcntl(sv[0], F_SETFL, O_NONBLOCK);
+        small_buffer_pair(sv, true);
         long off = 0;
-        rep["r"] = sf(sv[0], fd, &off, size);
+        send_into_full(rep, "", sv, fd, &off, size);
         rep["offset"] = off;
-        std::string got = drain_now(sv[1]);
-        rep["received"] = got.size();
-        rep["bytes_match"] = is_pattern(got, 0, got.size(), 0);
         // The same through the file position: it stays where it was.
-        rep["null_r"] = sf(sv[0], fd, nullptr, size);
+        send_into_full(rep, "null_", sv, fd, nullptr, size);
         rep["null_position"] = lseek(fd, 0, SEEK_CUR);
-        got = drain_now(sv[1]);
-        rep["null_received"] = got.size();
-        rep["null_bytes_match"] = is_pattern(got, 0, got.size(), 0);
     });
-    CHECK(r["r"] == -EAGAIN);
-    CHECK(r["offset"] == 0);
-    CHECK(r["received"] > 0);
-    CHECK(r["received"] < 1 << 20);
-    CHECK(r["bytes_match"] == 1);
+    check_eagain_with_bytes_sent(r);
     CHECK(r["null_r"] == -EAGAIN);
     CHECK(r["null_position"] == 0);
     CHECK(r["null_received"] > 0);
@@ -443,15 +400,7 @@ TEST_CASE("a non-blocking socket that fills after N bytes gives -1 EAGAIN with t
 TEST_CASE("negative control: an nginx-style retry after that EAGAIN sends the moved bytes twice", "[eagain]")
 {
     Report r = in_profile([](Report &rep, int) { nginx_retry(rep, sf); });
-    CHECK(r["header_written"] == 48 << 10);
-    CHECK(r["first"] == -EAGAIN);
-    CHECK(r["first_offset"] == 0);
-    CHECK(r["timed_out"] == 0);
-    CHECK(r["error"] == 0);
-    CHECK(r["offset"] == 48 << 10);
-    CHECK(r["header_intact"] == 1);
-    CHECK(r["duplicated"] > 0);
-    CHECK(r["moved_bytes_then_body"] == 1);
+    check_retry_sent_twice(r);
 }
 
 // The shim in AUTO on this layer passes no call to its sendfile (it refuses
@@ -459,80 +408,22 @@ TEST_CASE("negative control: an nginx-style retry after that EAGAIN sends the mo
 // with Linux's partial count: the same retry sends every byte once.
 TEST_CASE("through the shim in auto the same nginx-style retry sends every byte once", "[eagain][shim]")
 {
-    Report r = in_profile([](Report &rep, int) {
-        sfshim_stats_reset();
-        nginx_retry(rep, shim_auto);
-        sfshim_stats st;
-        sfshim_stats_get(&st);
-        rep["native_calls"] = static_cast<long long>(st.native_calls);
-    });
-    CHECK(r["header_written"] == 48 << 10);
-    CHECK(r["first"] > 0); // Linux's partial count
-    CHECK(r["first"] < 48 << 10);
-    CHECK(r["first_offset"] == r["first"]);
-    CHECK(r["timed_out"] == 0);
-    CHECK(r["error"] == 0);
-    CHECK(r["offset"] == 48 << 10);
-    CHECK(r["header_intact"] == 1);
-    CHECK(r["duplicated"] == 0);
-    CHECK(r["body_once"] == 1);
-    CHECK(r["native_calls"] == 0);
+    Report r = in_profile([](Report &rep, int) { nginx_retry_through_shim(rep); });
+    CHECK(r["header_written"] == kRetryHeader);
+    check_retry_first_partial(r);
+    check_retry_sent_once(r);
 }
-
-namespace {
-
-// A blocking socket whose reader has stalled; SIGUSR1 (handled with
-// sa_flags) from another thread once the call waits for room. Reports the
-// call's result, the offset, the handler's runs and what went out.
-void signal_while_waiting(Report &rep, int proc_dir, int sa_flags, bool shim = false)
-{
-    sfshim::platform::forget_learned_state();
-    handle(SIGUSR1, sa_flags);
-    const size_t size = 4 << 20;
-    int fd = make_file(size);
-    int sv[2];
-    unix_pair(SOCK_STREAM, sv);
-    int sndbuf = 32768;
-    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
-    long tid = gettid_();
-    pthread_t self = pthread_self();
-    std::thread signaller([&] {
-        rep["blocked"] = wait_until_blocked(proc_dir, tid, sv[0], shim);
-        pthread_kill(self, SIGUSR1);
-    });
-    long off = 0;
-    rep["r"] = shim ? shim_auto(sv[0], fd, &off, size) : sf(sv[0], fd, &off, size);
-    signaller.join();
-    rep["offset"] = off;
-    rep["handled"] = g_signals.load();
-    std::string got = drain_now(sv[1]);
-    rep["received"] = got.size();
-    rep["bytes_match"] = is_pattern(got, 0, got.size(), 0);
-}
-
-} // namespace
 
 TEST_CASE("a signal while a blocking call waits for room gives -1 EINTR with the bytes sent", "[signals]")
 {
     Report r = in_profile([](Report &rep, int proc_dir) { signal_while_waiting(rep, proc_dir, 0); });
-    INFO("blocked: the call was seen waiting for room before the signal");
-    REQUIRE(r["blocked"] == 1);
-    CHECK(r["r"] == -EINTR);
-    CHECK(r["offset"] == 0);
-    CHECK(r["handled"] == 1);
-    CHECK(r["received"] > 0);
-    CHECK(r["bytes_match"] == 1);
+    check_eintr_with_bytes_sent(r);
 }
 
 TEST_CASE("under SA_RESTART the call still gives EINTR (vn_sendfile turns ERESTART into EINTR)", "[signals]")
 {
     Report r = in_profile([](Report &rep, int proc_dir) { signal_while_waiting(rep, proc_dir, SA_RESTART); });
-    REQUIRE(r["blocked"] == 1);
-    CHECK(r["r"] == -EINTR);
-    CHECK(r["offset"] == 0);
-    CHECK(r["handled"] == 1);
-    CHECK(r["received"] > 0);
-    CHECK(r["bytes_match"] == 1);
+    check_eintr_with_bytes_sent(r);
 }
 
 // Through the shim in AUTO: Linux's answer, the partial count of what went
@@ -563,12 +454,7 @@ TEST_CASE("without /proc, Linux's own interruption: EINTR without SA_RESTART, a 
         WARN("covering /proc needs root (CAP_SYS_ADMIN): not tested");
         return;
     }
-    REQUIRE(r["blocked"] == 1);
-    CHECK(r["r"] == -EINTR);
-    CHECK(r["offset"] == 0);
-    CHECK(r["handled"] == 1);
-    CHECK(r["received"] > 0);
-    CHECK(r["bytes_match"] == 1);
+    check_eintr_with_bytes_sent(r);
 
     // The limit of that mode: the handler's SA_RESTART restarts the call
     // from the same offset, and the first attempt's bytes go out twice
@@ -579,9 +465,7 @@ TEST_CASE("without /proc, Linux's own interruption: EINTR without SA_RESTART, a 
             const size_t size = 1 << 20;
             int fd = make_file(size);
             int sv[2];
-            unix_pair(SOCK_STREAM, sv);
-            int sndbuf = 32768;
-            setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+            small_buffer_pair(sv, false);
             long tid = gettid_();
             pthread_t self = pthread_self();
             std::string got;
@@ -743,17 +627,6 @@ TEST_CASE("an i386 program: sendfile's 32-bit offset, sendfile64, and EOVERFLOW 
 
 // ---- the layer's other calls -------------------------------------------
 
-namespace {
-
-long long raw_sigprocmask(long how, const void *set)
-{
-    errno = 0;
-    long r = syscall(SYS_rt_sigprocmask, how, set, nullptr, 8);
-    return r < 0 ? -errno : r;
-}
-
-} // namespace
-
 // linux_signal.c:linux_rt_sigprocmask: "error = linux_copyin_sigset(...);
 // if (error != 0) return (EINVAL);" and linux_do_sigprocmask refuses the
 // how: EINVAL either way; Linux copies the set first (EFAULT).
@@ -770,9 +643,7 @@ TEST_CASE("rt_sigprocmask with an invalid how gives EINVAL without reading the s
     CHECK(r["bad_how_unmapped"] == -EINVAL);
     CHECK(r["bad_how_readable"] == -EINVAL);
     CHECK(r["block_readable"] == 0);
-    sfk_rules bare{};
-    bare.sendfile_errno = ENOSYS;
-    Report k = sfprofile::in_profile(bare, body);
+    Report k = sfprofile::in_profile(linux_itself(), body);
     CHECK(k["bad_how_unmapped"] == -EFAULT);
 }
 
@@ -839,9 +710,7 @@ TEST_CASE("FIONREAD on a pipe's or FIFO's write end gives 0 with bytes queued, o
     CHECK(r["socket"] == 3);
     CHECK(r["no_descriptor"] == -EBADF);
     // Linux: the pipe's count on its write end too.
-    sfk_rules bare{};
-    bare.sendfile_errno = ENOSYS;
-    Report k = sfprofile::in_profile(bare, body);
+    Report k = sfprofile::in_profile(linux_itself(), body);
     CHECK(k["pipe_write_end"] == 10);
     CHECK(k["fifo_write_only"] == 4);
 }
@@ -927,9 +796,7 @@ TEST_CASE("poll of a pipe's write end whose reader is gone gives POLLOUT|POLLHUP
         CHECK(r[k + "blocking_revents"] == POLLIN);
     }
     // Linux: POLLERR.
-    sfk_rules bare{};
-    bare.sendfile_errno = ENOSYS;
-    Report k = sfprofile::in_profile(bare, body);
+    Report k = sfprofile::in_profile(linux_itself(), body);
     CHECK(k["poll_widowed"] == (POLLOUT | POLLERR));
     CHECK(k["poll_no_events"] == POLLERR);
 }
@@ -1011,9 +878,7 @@ TEST_CASE("opening /proc/self/fd/N duplicates N: the offset is shared, EBADF for
     CHECK(r["other_path"] == 1);
 
     // Linux: a description of its own.
-    sfk_rules bare{};
-    bare.sendfile_errno = ENOSYS;
-    Report k = sfprofile::in_profile(bare, body);
+    Report k = sfprofile::in_profile(linux_itself(), body);
     CHECK(k["self_new_position"] == 0);
     CHECK(k["self_old_position_after_seek"] == 100);
     CHECK(k["no_descriptor"] == -ENOENT);
@@ -1035,49 +900,28 @@ TEST_CASE("opening /proc/self/fd/N duplicates N: the offset is shared, EBADF for
 // (compat.linux.osname). With real_uname the layer's uname says nothing.
 TEST_CASE("uname's version starts with \"FreeBSD \", and is Linux's with real_uname", "[uname]")
 {
-    struct utsname here;
-    REQUIRE(uname(&here) == 0);
+    struct utsname here = host_uname();
     auto body = [](Report &rep, int) {
         struct utsname u;
-        rep["r"] = uname(&u);
+        report_uname(rep, &u, "linux");
         rep["freebsd"] = std::strncmp(u.version, "FreeBSD ", 8) == 0;
-        rep["linux"] = std::strcmp(u.sysname, "Linux") == 0;
         rep["no_newline"] = std::strchr(u.version, '\n') == nullptr;
-        struct utsname outside;
-        std::memset(&outside, 0, sizeof outside);
-        rep["nodename_kept"] = 1;
         errno = 0;
         rep["bad_pointer"] = syscall(SYS_uname, reinterpret_cast<void *>(8)) < 0 ? -errno : 0;
         sfshim::platform::forget_learned_state();
         const char *layer = sfshim::platform::kernel_layer_name();
         rep["shim_names_freebsd"] = layer && std::strcmp(layer, "FreeBSD linuxulator") == 0;
-        std::ostringstream v;
-        unsigned h = 0;
-        for (const char *p = u.version; *p; ++p)
-            h = h * 31 + static_cast<unsigned char>(*p);
-        rep["version_hash"] = h;
-        h = 0;
-        for (const char *p = u.nodename; *p; ++p)
-            h = h * 31 + static_cast<unsigned char>(*p);
-        rep["nodename_hash"] = h;
-    };
-    auto hash = [](const char *s) {
-        unsigned h = 0;
-        for (; *s; ++s)
-            h = h * 31 + static_cast<unsigned char>(*s);
-        return static_cast<long long>(h);
+        rep["version_hash"] = name_hash(u.version);
     };
     Report r = in_profile(body);
-    CHECK(r["r"] == 0);
+    check_uname_linux(r, "linux", here);
     CHECK(r["freebsd"] == 1);
-    CHECK(r["linux"] == 1);
     CHECK(r["no_newline"] == 1);
     CHECK(r["bad_pointer"] == -EFAULT);
     CHECK(r["shim_names_freebsd"] == 1);
-    CHECK(r["nodename_hash"] == hash(here.nodename));
     Report q = in_profile_real_uname(body);
     CHECK(q["freebsd"] == 0);
-    CHECK(q["version_hash"] == hash(here.version));
+    CHECK(q["version_hash"] == name_hash(here.version));
     CHECK(q["shim_names_freebsd"] == 0);
 }
 
@@ -1088,19 +932,10 @@ TEST_CASE("through the shim in auto with a silent uname the count-0 probe tells 
           "[eagain][shim]")
 {
     Report r = in_profile_real_uname([](Report &rep, int) {
-        sfshim_stats_reset();
-        nginx_retry(rep, shim_auto);
-        sfshim_stats st;
-        sfshim_stats_get(&st);
-        rep["native_calls"] = static_cast<long long>(st.native_calls);
+        nginx_retry_through_shim(rep);
         sfshim::platform::forget_learned_state();
         rep["layer_named"] = sfshim::platform::kernel_layer_name() != nullptr;
     });
     CHECK(r["layer_named"] == 0);
-    CHECK(r["timed_out"] == 0);
-    CHECK(r["error"] == 0);
-    CHECK(r["offset"] == 48 << 10);
-    CHECK(r["duplicated"] == 0);
-    CHECK(r["body_once"] == 1);
-    CHECK(r["native_calls"] == 0);
+    check_retry_sent_once(r);
 }

@@ -48,21 +48,6 @@ Report in_lx(const sfk_rules &rules, const std::function<void(Report &, int proc
     return in_profile(rules, body);
 }
 
-// Sends count bytes of fd (from *off, or its position with off NULL) into
-// out while peer is read; reports the result, offset, position, bytes.
-void send_and_read(Report &rep, int out, int peer, int fd, long *off, size_t count, size_t from)
-{
-    Drain drain(peer);
-    rep["r"] = sf(out, fd, off, count);
-    if (off)
-        rep["offset"] = *off;
-    rep["position"] = lseek(fd, 0, SEEK_CUR);
-    shutdown(out, SHUT_WR);
-    const std::string &got = drain.finish();
-    rep["received"] = got.size();
-    rep["bytes_match"] = is_pattern(got, 0, got.size(), from);
-}
-
 // The bytes of a file from 0 to its end.
 std::string contents(int fd)
 {
@@ -183,18 +168,8 @@ TEST_CASE("out: a socket or a regular file (EINVAL for pipes and devices), in: a
 
 TEST_CASE("into a socket the bytes arrive, the count is returned and *offset advances, NULL: the position", "[data]")
 {
-    Report r = in_lx([](Report &rep, int) {
-        int fd = make_file(200000);
-        int sv[2];
-        unix_pair(SOCK_STREAM, sv);
-        long off = 1000;
-        send_and_read(rep, sv[0], sv[1], fd, &off, 150000, 1000);
-    });
-    CHECK(r["r"] == 150000);
-    CHECK(r["offset"] == 151000);
-    CHECK(r["position"] == 0);
-    CHECK(r["received"] == 150000);
-    CHECK(r["bytes_match"] == 1);
+    Report r = in_lx([](Report &rep, int) { send_to_unix_socket(rep); });
+    check_sent_to_unix_socket(r);
     Report t = in_lx([](Report &rep, int) {
         const size_t size = 3 << 20;
         int fd = make_file(size);
@@ -381,36 +356,18 @@ TEST_CASE("a non-blocking socket that fills after N bytes gives -1 EAGAIN with t
         const size_t size = 1 << 20;
         int fd = make_file(size);
         int sv[2];
-        unix_pair(SOCK_STREAM, sv);
-        int sndbuf = 32768;
-        setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
-        fcntl(sv[0], F_SETFL, O_NONBLOCK);
+        small_buffer_pair(sv, true);
         long off = 0;
-        rep["r"] = sf(sv[0], fd, &off, size);
+        send_into_full(rep, "", sv, fd, &off, size);
         rep["offset"] = off;
-        std::string got = drain_now(sv[1]);
-        rep["received"] = got.size();
-        rep["bytes_match"] = is_pattern(got, 0, got.size(), 0);
     });
-    CHECK(r["r"] == -EAGAIN);
-    CHECK(r["offset"] == 0);
-    CHECK(r["received"] > 0);
-    CHECK(r["received"] < 1 << 20);
-    CHECK(r["bytes_match"] == 1);
+    check_eagain_with_bytes_sent(r);
 }
 
 TEST_CASE("negative control: an nginx-style retry after that EAGAIN sends the moved bytes twice", "[eagain]")
 {
     Report r = in_lx([](Report &rep, int) { nginx_retry(rep, sf); });
-    CHECK(r["header_written"] == 48 << 10);
-    CHECK(r["first"] == -EAGAIN);
-    CHECK(r["first_offset"] == 0);
-    CHECK(r["timed_out"] == 0);
-    CHECK(r["error"] == 0);
-    CHECK(r["offset"] == 48 << 10);
-    CHECK(r["header_intact"] == 1);
-    CHECK(r["duplicated"] > 0);
-    CHECK(r["moved_bytes_then_body"] == 1);
+    check_retry_sent_twice(r);
 }
 
 // The shim learns the layer from uname's "BrandZ" (platform/linux.cpp,
@@ -418,26 +375,14 @@ TEST_CASE("negative control: an nginx-style retry after that EAGAIN sends the mo
 TEST_CASE("through the shim in auto the same nginx-style retry sends every byte once", "[eagain][shim]")
 {
     Report r = in_lx([](Report &rep, int) {
-        sfshim_stats_reset();
-        nginx_retry(rep, shim_auto);
-        sfshim_stats st;
-        sfshim_stats_get(&st);
-        rep["native_calls"] = static_cast<long long>(st.native_calls);
+        nginx_retry_through_shim(rep);
         sfshim::platform::forget_learned_state();
         const char *layer = sfshim::platform::kernel_layer_name();
         rep["shim_names_lx"] = layer && std::strcmp(layer, "illumos LX") == 0;
     });
     CHECK(r["shim_names_lx"] == 1);
-    CHECK(r["first"] > 0);
-    CHECK(r["first"] < 48 << 10);
-    CHECK(r["first_offset"] == r["first"]);
-    CHECK(r["timed_out"] == 0);
-    CHECK(r["error"] == 0);
-    CHECK(r["offset"] == 48 << 10);
-    CHECK(r["header_intact"] == 1);
-    CHECK(r["duplicated"] == 0);
-    CHECK(r["body_once"] == 1);
-    CHECK(r["native_calls"] == 0);
+    check_retry_first_partial(r);
+    check_retry_sent_once(r);
 }
 
 // The limit of the shim's probe: LX answers count 0 with 0 as Linux does,
@@ -448,58 +393,18 @@ TEST_CASE("with a silent uname the shim cannot tell LX (count 0 gives 0): its ca
 {
     sfk_rules silent = lx_rules();
     silent.real_uname = 1;
-    Report r = in_lx(silent, [](Report &rep, int) {
-        sfshim_stats_reset();
-        nginx_retry(rep, shim_auto);
-        sfshim_stats st;
-        sfshim_stats_get(&st);
-        rep["native_calls"] = static_cast<long long>(st.native_calls);
-    });
+    Report r = in_lx(silent, [](Report &rep, int) { nginx_retry_through_shim(rep); });
     CHECK(r["native_calls"] > 0);
     CHECK(r["first"] == -EAGAIN);
     CHECK(r["duplicated"] > 0);
 }
-
-namespace {
-
-void signal_while_waiting(Report &rep, int proc_dir, int sa_flags)
-{
-    handle(SIGUSR1, sa_flags);
-    const size_t size = 4 << 20;
-    int fd = make_file(size);
-    int sv[2];
-    unix_pair(SOCK_STREAM, sv);
-    int sndbuf = 32768;
-    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
-    long tid = syscall(SYS_gettid);
-    pthread_t self = pthread_self();
-    std::thread signaller([&] {
-        rep["blocked"] = wait_until_blocked(proc_dir, tid, sv[0]);
-        pthread_kill(self, SIGUSR1);
-    });
-    long off = 0;
-    rep["r"] = sf(sv[0], fd, &off, size);
-    signaller.join();
-    rep["offset"] = off;
-    rep["handled"] = g_signals.load();
-    std::string got = drain_now(sv[1]);
-    rep["received"] = got.size();
-    rep["bytes_match"] = is_pattern(got, 0, got.size(), 0);
-}
-
-} // namespace
 
 // A signal while socket_sendmblk waits for room ends the wait with EINTR;
 // the kernel keeps the count, the library drops it.
 TEST_CASE("a signal while a blocking call waits for room gives -1 EINTR with the bytes sent", "[signals]")
 {
     Report r = in_lx([](Report &rep, int proc_dir) { signal_while_waiting(rep, proc_dir, 0); });
-    REQUIRE(r["blocked"] == 1);
-    CHECK(r["r"] == -EINTR);
-    CHECK(r["offset"] == 0);
-    CHECK(r["handled"] == 1);
-    CHECK(r["received"] > 0);
-    CHECK(r["bytes_match"] == 1);
+    check_eintr_with_bytes_sent(r);
 }
 
 // os/lx_syscall.c: NOSYS_NULL for process_vm_readv/writev (ENOTSUP, Linux's
@@ -534,9 +439,7 @@ TEST_CASE("the calls LX lacks fail as there: process_vm_* ENOSYS, rt_sigprocmask
     Report o = in_lx(old, body);
     CHECK(o["getpipe_sz"] == -ENOSYS);
     // Linux: EFAULT for the unreadable set.
-    sfk_rules bare{};
-    bare.sendfile_errno = ENOSYS;
-    Report k = in_profile(bare, body);
+    Report k = in_profile(linux_itself(), body);
     CHECK(k["sigprocmask_bad_how"] == -EFAULT);
     CHECK(k["process_vm_readv"] == 8);
 }
@@ -545,26 +448,15 @@ TEST_CASE("the calls LX lacks fail as there: process_vm_* ENOSYS, rt_sigprocmask
 // sysname "Linux".
 TEST_CASE("uname's version is \"BrandZ virtual linux\", and Linux's with real_uname", "[uname]")
 {
-    struct utsname here;
-    REQUIRE(uname(&here) == 0);
+    struct utsname here = host_uname();
     auto body = [](Report &rep, int) {
         struct utsname u;
-        rep["r"] = uname(&u);
+        report_uname(rep, &u, "linux");
         rep["brandz"] = std::strcmp(u.version, "BrandZ virtual linux") == 0;
-        rep["linux"] = std::strcmp(u.sysname, "Linux") == 0;
-        unsigned h = 0;
-        for (const char *p = u.nodename; *p; ++p)
-            h = h * 31 + static_cast<unsigned char>(*p);
-        rep["nodename_hash"] = h;
     };
-    unsigned h = 0;
-    for (const char *p = here.nodename; *p; ++p)
-        h = h * 31 + static_cast<unsigned char>(*p);
     Report r = in_lx(body);
-    CHECK(r["r"] == 0);
+    check_uname_linux(r, "linux", here);
     CHECK(r["brandz"] == 1);
-    CHECK(r["linux"] == 1);
-    CHECK(r["nodename_hash"] == static_cast<long long>(h));
     sfk_rules real = lx_rules();
     real.real_uname = 1;
     Report q = in_lx(real, body);

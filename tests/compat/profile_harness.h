@@ -13,6 +13,7 @@
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -128,6 +129,18 @@ bool tcp_pair(int sv[2])
     return sv[1] >= 0;
 }
 
+// A Unix stream pair whose sv[0] has room for a part of a large send only
+// (Linux doubles SO_SNDBUF: 64 KiB), so that a call fills it while nobody
+// reads: EAGAIN when non-blocking, a wait for room when not.
+void small_buffer_pair(int sv[2], bool nonblocking)
+{
+    unix_pair(SOCK_STREAM, sv);
+    int sndbuf = 32768;
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    if (nonblocking)
+        fcntl(sv[0], F_SETFL, O_NONBLOCK);
+}
+
 // Reads fd until end of file on a thread of its own.
 class Drain {
 public:
@@ -233,7 +246,62 @@ void handle(int sig, int flags)
     sigaction(sig, &sa, nullptr);
 }
 
+// A report as the parent reads it: "name value" lines.
+inline void write_report(int fd, const Report &r)
+{
+    std::ostringstream s;
+    for (const auto &kv : r)
+        s << kv.first << ' ' << kv.second << '\n';
+    sftest::write_all(fd, s.str());
+}
+
 // ---- the test's side --------------------------------------------------
+
+inline Report parse_report(const std::string &out)
+{
+    Report r;
+    std::istringstream in(out);
+    std::string k;
+    long long v;
+    while (in >> k >> v)
+        r[k] = v;
+    return r;
+}
+
+// What the forked child `who` wrote to fd before it ended (*status its
+// wait status); fails the test when it is not over within kChildMs, so that
+// a child stuck in a call cannot hang the program.
+inline std::string child_report(pid_t pid, int fd, const char *who, int *status)
+{
+    std::string out;
+    sftest::ChildEnd end = sftest::collect_child(pid, fd, kChildMs, &out);
+    if (end.timed_out)
+        FAIL("timed out: " << who << " gave no report within " << kChildMs << " ms");
+    *status = end.status;
+    return out;
+}
+
+// Forks a child that reports through a pipe: in the child (0 returned)
+// *report_fd is the pipe's write end, in the parent its read end.
+inline pid_t fork_reporting(int *report_fd)
+{
+    int p[2];
+    REQUIRE(pipe2(p, O_CLOEXEC) == 0);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    close(pid == 0 ? p[0] : p[1]);
+    *report_fd = pid == 0 ? p[1] : p[0];
+    return pid;
+}
+
+// No rules but a sendfile errno: Linux's own answer to every other call,
+// the control a layer's difference is told from.
+inline sfk_rules linux_itself()
+{
+    sfk_rules bare{};
+    bare.sendfile_errno = ENOSYS;
+    return bare;
+}
 
 struct Options {
     bool hide_proc = false;  // sfk_hide_proc before the profile
@@ -245,12 +313,9 @@ struct Options {
 Report in_profile(const sfk_rules &rules, const std::function<void(Report &, int proc_dir)> &body,
                   Options opt = Options())
 {
-    int p[2];
-    REQUIRE(pipe2(p, O_CLOEXEC) == 0);
-    pid_t pid = fork();
-    REQUIRE(pid >= 0);
+    int report_fd;
+    pid_t pid = fork_reporting(&report_fd);
     if (pid == 0) {
-        close(p[0]);
         Report r;
         int proc_dir = -1;
         if (opt.hide_proc)
@@ -260,26 +325,15 @@ Report in_profile(const sfk_rules &rules, const std::function<void(Report &, int
         }
         if (r["install"] == 0 && r["hide_proc"] == 0)
             body(r, proc_dir);
-        std::ostringstream s;
-        for (const auto &kv : r)
-            s << kv.first << ' ' << kv.second << '\n';
-        sftest::write_all(p[1], s.str());
+        write_report(report_fd, r);
         _exit(0);
     }
-    close(p[1]);
-    std::string out;
-    sftest::ChildEnd end = sftest::collect_child(pid, p[0], kChildMs, &out);
-    if (end.timed_out)
-        FAIL("timed out: the child gave no report within " << kChildMs << " ms");
+    int status = 0;
+    std::string out = child_report(pid, report_fd, "the child", &status);
     INFO("the child's report:\n" << out);
-    REQUIRE(WIFEXITED(end.status));
-    REQUIRE(WEXITSTATUS(end.status) == 0);
-    Report r;
-    std::istringstream in(out);
-    std::string k;
-    long long v;
-    while (in >> k >> v)
-        r[k] = v;
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+    Report r = parse_report(out);
     REQUIRE(r.count("install"));
     if (r["hide_proc"] == -EPERM)
         return r; // no root: the caller says it is not tested
@@ -298,20 +352,20 @@ long long shim_auto(int out, int in, void *offset, size_t count)
     return r < 0 ? -errno : r;
 }
 
+// The sizes nginx_retry writes, which its checks compare against.
+constexpr int kRetryHeader = 48 << 10, kRetryBody = 48 << 10;
+
 void nginx_retry(Report &rep, Sender send)
 {
     // The process learns its layer anew (forked from one that may have
     // called the shim in a working kernel).
     sfshim::platform::forget_learned_state();
-    const size_t header = 48 << 10, body = 48 << 10;
+    const size_t header = kRetryHeader, body = kRetryBody;
     int fd = make_file(body);
     int sv[2];
-    unix_pair(SOCK_STREAM, sv);
-    // Room for the header and a part of the body only (Linux doubles
-    // SO_SNDBUF: 64 KiB); an empty buffer takes the whole body.
-    int sndbuf = 32768;
-    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
-    fcntl(sv[0], F_SETFL, O_NONBLOCK);
+    // Room for the header and a part of the body only; an empty buffer
+    // takes the whole body.
+    small_buffer_pair(sv, true);
     std::string head(header, 'H');
     rep["header_written"] = write(sv[0], head.data(), head.size());
     long off = 0;
@@ -347,6 +401,197 @@ void nginx_retry(Report &rep, Sender send)
                                    is_pattern(got, header + static_cast<size_t>(dup), body, 0);
 }
 
+// nginx_retry through the shim in AUTO, with the calls it passed to the
+// layer's own sendfile (native_calls).
+void nginx_retry_through_shim(Report &rep)
+{
+    sfshim_stats_reset();
+    nginx_retry(rep, shim_auto);
+    sfshim_stats st;
+    sfshim_stats_get(&st);
+    rep["native_calls"] = static_cast<long long>(st.native_calls);
+}
+
+// The layer's own sendfile under nginx_retry: the first call fails with
+// EAGAIN after moving bytes, the offset unmoved, and the retry from there
+// sends those bytes again before the whole body.
+inline void check_retry_sent_twice(Report &r)
+{
+    CHECK(r["header_written"] == kRetryHeader);
+    CHECK(r["first"] == -EAGAIN);
+    CHECK(r["first_offset"] == 0);
+    CHECK(r["timed_out"] == 0);
+    CHECK(r["error"] == 0);
+    CHECK(r["offset"] == kRetryBody);
+    CHECK(r["header_intact"] == 1);
+    CHECK(r["duplicated"] > 0);
+    CHECK(r["moved_bytes_then_body"] == 1);
+}
+
+// The shim under nginx_retry: the whole body arrives once, no call reached
+// the layer's sendfile.
+inline void check_retry_sent_once(Report &r)
+{
+    CHECK(r["timed_out"] == 0);
+    CHECK(r["error"] == 0);
+    CHECK(r["offset"] == kRetryBody);
+    CHECK(r["duplicated"] == 0);
+    CHECK(r["body_once"] == 1);
+    CHECK(r["native_calls"] == 0);
+}
+
+// ... and its first call gave Linux's partial count, the offset moved by
+// it, behind a header that arrived whole.
+inline void check_retry_first_partial(Report &r)
+{
+    CHECK(r["first"] > 0);
+    CHECK(r["first"] < kRetryBody);
+    CHECK(r["first_offset"] == r["first"]);
+    CHECK(r["header_intact"] == 1);
+}
+
+// Sends count bytes of fd (from *off, or from its position when off is
+// NULL) into out while peer is read, then reports the result, the offset,
+// the file position and whether what arrived is the file from `from` on.
+void send_and_read(Report &rep, int out, int peer, int fd, long *off, size_t count, size_t from)
+{
+    Drain drain(peer);
+    rep["r"] = sf(out, fd, off, count);
+    if (off)
+        rep["offset"] = *off;
+    rep["position"] = lseek(fd, 0, SEEK_CUR);
+    shutdown(out, SHUT_WR);
+    const std::string &got = drain.finish();
+    rep["received"] = got.size();
+    rep["bytes_match"] = is_pattern(got, 0, got.size(), from);
+}
+
+// 150000 bytes of a 200000-byte file from offset 1000 into a Unix stream
+// socket that is read, as send_and_read reports them.
+void send_to_unix_socket(Report &rep)
+{
+    int fd = make_file(200000);
+    int sv[2];
+    unix_pair(SOCK_STREAM, sv);
+    long off = 1000;
+    send_and_read(rep, sv[0], sv[1], fd, &off, 150000, 1000);
+}
+
+// ... all arrived, the count returned and *offset advanced, the file
+// position left alone.
+inline void check_sent_to_unix_socket(Report &r)
+{
+    CHECK(r["r"] == 150000);
+    CHECK(r["offset"] == 151000);
+    CHECK(r["position"] == 0);
+    CHECK(r["received"] == 150000);
+    CHECK(r["bytes_match"] == 1);
+}
+
+// One call for count bytes of fd into sv[0] (a small_buffer_pair) that
+// nobody reads; reports under prefix k its result, how much arrived and
+// whether it is the file from 0.
+void send_into_full(Report &rep, const std::string &k, int sv[2], int fd, long *off, size_t count)
+{
+    rep[k + "r"] = sf(sv[0], fd, off, count);
+    std::string got = drain_now(sv[1]);
+    rep[k + "received"] = got.size();
+    rep[k + "bytes_match"] = is_pattern(got, 0, got.size(), 0);
+}
+
+// A non-blocking send of 1 MiB that filled the socket: -1 EAGAIN with
+// the bytes that fitted sent (the file's first), the offset unmoved.
+inline void check_eagain_with_bytes_sent(Report &r)
+{
+    CHECK(r["r"] == -EAGAIN);
+    CHECK(r["offset"] == 0);
+    CHECK(r["received"] > 0);
+    CHECK(r["received"] < 1 << 20);
+    CHECK(r["bytes_match"] == 1);
+}
+
+// A blocking socket whose reader has stalled; SIGUSR1 (handled with
+// sa_flags) from another thread once the call waits for room. Reports the
+// call's result, the offset, the handler's runs and what went out.
+void signal_while_waiting(Report &rep, int proc_dir, int sa_flags, bool shim = false)
+{
+    sfshim::platform::forget_learned_state();
+    handle(SIGUSR1, sa_flags);
+    const size_t size = 4 << 20;
+    int fd = make_file(size);
+    int sv[2];
+    small_buffer_pair(sv, false);
+    long tid = gettid_();
+    pthread_t self = pthread_self();
+    std::thread signaller([&] {
+        rep["blocked"] = wait_until_blocked(proc_dir, tid, sv[0], shim);
+        pthread_kill(self, SIGUSR1);
+    });
+    long off = 0;
+    rep["r"] = shim ? shim_auto(sv[0], fd, &off, size) : sf(sv[0], fd, &off, size);
+    signaller.join();
+    rep["offset"] = off;
+    rep["handled"] = g_signals.load();
+    std::string got = drain_now(sv[1]);
+    rep["received"] = got.size();
+    rep["bytes_match"] = is_pattern(got, 0, got.size(), 0);
+}
+
+// The layer's answer to that signal: -1 EINTR, the bytes sent before it
+// lost to the program (the offset unmoved).
+inline void check_eintr_with_bytes_sent(Report &r)
+{
+    INFO("blocked: the call was seen waiting for room before the signal");
+    REQUIRE(r["blocked"] == 1);
+    CHECK(r["r"] == -EINTR);
+    CHECK(r["offset"] == 0);
+    CHECK(r["handled"] == 1);
+    CHECK(r["received"] > 0);
+    CHECK(r["bytes_match"] == 1);
+}
+
+// The raw rt_sigprocmask (the kernel's sigset size): 0, or minus its errno.
+long long raw_sigprocmask(long how, const void *set, void *old = nullptr)
+{
+    errno = 0;
+    long r = syscall(SYS_rt_sigprocmask, how, set, old, 8);
+    return r < 0 ? -errno : r;
+}
+
+// A hash of a NUL-terminated name, for a report's numbers.
+inline long long name_hash(const char *s)
+{
+    unsigned h = 0;
+    for (; *s; ++s)
+        h = h * 31 + static_cast<unsigned char>(*s);
+    return static_cast<long long>(h);
+}
+
+// uname outside the profile, what the layer's answers are compared with.
+inline struct utsname host_uname()
+{
+    struct utsname here;
+    REQUIRE(uname(&here) == 0);
+    return here;
+}
+
+// In the child: uname's result ("r"), whether sysname is "Linux" (under
+// sysname_key) and the host name's hash ("nodename_hash"); *u the answer.
+void report_uname(Report &rep, struct utsname *u, const char *sysname_key)
+{
+    rep["r"] = uname(u);
+    rep[sysname_key] = std::strcmp(u->sysname, "Linux") == 0;
+    rep["nodename_hash"] = name_hash(u->nodename);
+}
+
+// Every layer's uname answers, says "Linux" and keeps the host's name.
+inline void check_uname_linux(Report &r, const char *sysname_key, const struct utsname &here)
+{
+    CHECK(r["r"] == 0);
+    CHECK(r[sysname_key] == 1);
+    CHECK(r["nodename_hash"] == name_hash(here.nodename));
+}
+
 
 // The supervisor is no child of the program, keeps none of its descriptors
 // and leaves when the program is gone: the program (under rules) sends a
@@ -355,12 +600,9 @@ inline void check_supervisor_leaves(const sfk_rules &the_rules)
 {
     // In a process of its own that becomes the subreaper: the supervisor,
     // orphaned by the second fork, is reparented to it and reaped here.
-    int rp[2];
-    REQUIRE(pipe2(rp, O_CLOEXEC) == 0);
-    pid_t harness = fork();
-    REQUIRE(harness >= 0);
+    int report_fd;
+    pid_t harness = fork_reporting(&report_fd);
     if (harness == 0) {
-        close(rp[0]);
         Report rep;
         prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
         int held[2];
@@ -418,24 +660,13 @@ inline void check_supervisor_leaves(const sfk_rules &the_rules)
             usleep(1000);
         }
         rep["reaped"] = reaped; // the supervisor, and any worker that outlived it
-        std::ostringstream s;
-        for (const auto &kv : rep)
-            s << kv.first << ' ' << kv.second << '\n';
-        sftest::write_all(rp[1], s.str());
+        write_report(report_fd, rep);
         _exit(0);
     }
-    close(rp[1]);
-    std::string out;
-    sftest::ChildEnd end = sftest::collect_child(harness, rp[0], kChildMs, &out);
-    if (end.timed_out)
-        FAIL("timed out: the harness gave no report within " << kChildMs << " ms");
+    int status = 0;
+    std::string out = child_report(harness, report_fd, "the harness", &status);
     INFO("the harness's report:\n" << out);
-    Report r;
-    std::istringstream in(out);
-    std::string k;
-    long long v;
-    while (in >> k >> v)
-        r[k] = v;
+    Report r = parse_report(out);
     CHECK(r["program_exit"] == 0);
     CHECK(r["eof"] == 1);
     CHECK(r["timed_out"] == 0);
