@@ -35,6 +35,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
 #include <map>
 #include <string>
 #include <vector>
@@ -402,6 +403,7 @@ struct Result {  // worker -> main
     // The cache over this measurement: hits, misses, bypasses and evictions as
     // the difference of two snapshots; entries, mapped and peak at its end.
     sfshim_cache_stats cache;
+    uint64_t faults;    // the sender's page faults (minor and major) over the measurement
     uint64_t syscalls;
     char names[1536];  // "name count name count ..." (counting pass)
     char err[512];
@@ -931,6 +933,7 @@ Result worker_run(WorkerCtx& w, const Cmd& c) {
     r.wall = t1 - t0;
     r.user = tv(ru1.ru_utime) - tv(ru0.ru_utime);
     r.sys = tv(ru1.ru_stime) - tv(ru0.ru_stime);
+    r.faults = static_cast<uint64_t>((ru1.ru_minflt - ru0.ru_minflt) + (ru1.ru_majflt - ru0.ru_majflt));
     r.bytes = total;
     if (r.have_cache) {
         sfshim_cache_stats cache1{};
@@ -1239,7 +1242,10 @@ struct Cell {
     uint64_t call_size = 0;  // bytes asked per call at most; 0: the whole file
     uint64_t reps = 0;
     std::vector<double> mbps, cpu_s_per_gb, usec_per_transfer, user_frac, calls_per_transfer, cpu_usec_per_call;
+    std::vector<double> faults_per_mib;  // the sender's page faults per MiB sent
     double syscalls_per_mb = -1;  // < 0: not counted
+    double syscalls_per_call = -1;  // the same pass: system calls over sendfile calls (or the loops' calls)
+    double maps_per_mib = -1;       // the same pass: mmap and munmap calls per MiB sent
     uint64_t counted_bytes = 0;
     std::string syscall_names;
     // The mapping cache over the measured rounds: hits, misses, bypasses and
@@ -1439,6 +1445,36 @@ std::string report_markdown(const Options& o, const std::vector<Cell>& cells, co
         }
     }
 
+    // Counts, not times: what a system call or a page fault costs differs
+    // from machine to machine (and is dearer in a compatibility layer, where
+    // every call is translated), the number of them does not.
+    md += "\n## System calls per call and page faults per MiB (the sender's; lower is better)\n\n"
+          "Counts carry over to other machines and to compatibility layers where times do not. "
+          "`calls` is system calls per sendfile call (the loops: per `pread` and its writes; `floor`: per "
+          "`send`/`write`) from the strace pass, `faults` the sender's minor and major page faults per MiB "
+          "sent (`getrusage`, median of the rounds), `maps` its `mmap` and `munmap` calls per MiB.\n";
+    for (int t : o.transports) {
+        md += std::string("\n**") + kTransportNames[t] + "**\n\n| method |";
+        for (auto& b : blocks) md += " " + block_name(b.first, b.second) + " |";
+        md += "\n|---|";
+        for (size_t i = 0; i < blocks.size(); i++) md += "---:|";
+        md += "\n";
+        for (int m : o.methods) {
+            md += std::string("| ") + kMethodNames[m] + " |";
+            for (auto& b : blocks) {
+                const Cell* c = find_cell(cells, t, b.first, b.second, m);
+                if (!c) {
+                    md += " |";
+                    continue;
+                }
+                md += std::string(" ") + (c->syscalls_per_call >= 0 ? fmt_num(c->syscalls_per_call) : "–") +
+                      " calls, " + fmt_num(median(c->faults_per_mib)) + " faults, " +
+                      (c->maps_per_mib >= 0 ? fmt_num(c->maps_per_mib) : "–") + " maps |";
+            }
+            md += "\n";
+        }
+    }
+
     md += "\n## All cells\n\n"
           "MB/s and GB are 10^6 and 10^9 bytes. Figures are the median over the rounds, with min–max;"
           " ×k is the ratio of medians to `kernel` in the same transport, size and call size"
@@ -1456,8 +1492,8 @@ std::string report_markdown(const Options& o, const std::vector<Cell>& cells, co
         md += std::string("\n### ") + kTransportNames[t] + ": " + kTransportHow[t] + "\n\n";
         md += "| size | per call | method | MB/s (min–max) | ×k | time/transfer | calls/transfer | "
               "sender CPU s/GB (min–max) | ×k | CPU µs/call (min–max) | ×k | user % | syscalls/MB | ×k | "
-              "rounds × transfers | cache |\n";
-        md += "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n";
+              "syscalls/call | faults/MiB | mmap+munmap/MiB | rounds × transfers | cache |\n";
+        md += "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n";
         for (auto& b : blocks) {
             const Cell* k = find_cell(cells, t, b.first, b.second, M_KERNEL);
             for (int m : o.methods) {
@@ -1477,7 +1513,10 @@ std::string report_markdown(const Options& o, const std::vector<Cell>& cells, co
                       (k && c->syscalls_per_mb >= 0 && k->syscalls_per_mb > 0
                            ? fmt_ratio(c->syscalls_per_mb / k->syscalls_per_mb)
                            : "–") +
-                      " | " + std::to_string(c->mbps.size()) + " × " + std::to_string(c->reps) + " | " +
+                      " | " + (c->syscalls_per_call >= 0 ? fmt_num(c->syscalls_per_call) : "–") + " | " +
+                      fmt_num(median(c->faults_per_mib)) + " | " +
+                      (c->maps_per_mib >= 0 ? fmt_num(c->maps_per_mib) : "–") + " | " +
+                      std::to_string(c->mbps.size()) + " × " + std::to_string(c->reps) + " | " +
                       cache_note(*c) + " |\n";
             }
         }
@@ -1513,6 +1552,16 @@ std::string per_transfer_names(const char* names, uint64_t transfers) {
     return out;
 }
 
+// The sum of the counts of `wanted` in "name 3 name 1".
+uint64_t count_named(const char* names, std::initializer_list<const char*> wanted) {
+    auto v = split(names, ' ');
+    uint64_t n = 0;
+    for (size_t i = 0; i + 1 < v.size(); i += 2)
+        for (const char* w : wanted)
+            if (v[i] == w) n += strtoull(v[i + 1].c_str(), nullptr, 10);
+    return n;
+}
+
 void write_file(const std::string& path, const std::string& text) {
     FILE* f = fopen(path.c_str(), "w");
     if (!f || fwrite(text.data(), 1, text.size(), f) != text.size() || fclose(f) != 0)
@@ -1528,14 +1577,14 @@ std::string csv_text(const std::vector<Cell>& cells) {
         "mbps_max,usec_per_transfer_median,cpu_s_per_gb_median,cpu_s_per_gb_min,cpu_s_per_gb_max,"
         "user_fraction_median,syscalls_per_mb,mbps_ratio_to_kernel,cpu_ratio_to_kernel,syscalls_ratio_to_kernel,"
         "calls_per_transfer_median,cpu_usec_per_call_median,cpu_usec_per_call_min,cpu_usec_per_call_max,"
-        "cpu_per_call_ratio_to_kernel,cache_hits,cache_misses,cache_bypasses,cache_evictions,cache_entries,"
+        "cpu_per_call_ratio_to_kernel,syscalls_per_call,faults_per_mib_median,maps_per_mib,cache_hits,cache_misses,cache_bypasses,cache_evictions,cache_entries,"
         "cache_mapped_bytes,cache_peak_mapped_bytes,cache_cap_bytes\n";
     for (auto& c : cells) {
         const Cell* k = find_cell(cells, c.transport, c.size, c.call_size, M_KERNEL);
         char b[1536];
         snprintf(b, sizeof b,
                  "%s,%llu,%llu,%s,%s,%zu,%llu,%.3f,%.3f,%.3f,%.3f,%.6f,%.6f,%.6f,%.4f,%.3f,%.4f,%.4f,%.4f,"
-                 "%.4f,%.4f,%.4f,%.4f,%.4f,",
+                 "%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,",
                  kTransportNames[c.transport], static_cast<unsigned long long>(c.size),
                  static_cast<unsigned long long>(c.call_size), call_name(c.call_size).c_str(),
                  kMethodNames[c.method], c.mbps.size(), static_cast<unsigned long long>(c.reps), median(c.mbps),
@@ -1544,7 +1593,8 @@ std::string csv_text(const std::vector<Cell>& cells) {
                  kratio(&c, k, &Cell::mbps), kratio(&c, k, &Cell::cpu_s_per_gb),
                  k && c.syscalls_per_mb >= 0 && k->syscalls_per_mb > 0 ? c.syscalls_per_mb / k->syscalls_per_mb : NAN,
                  median(c.calls_per_transfer), median(c.cpu_usec_per_call), vmin(c.cpu_usec_per_call),
-                 vmax(c.cpu_usec_per_call), per_call_ratio(&c, k));
+                 vmax(c.cpu_usec_per_call), per_call_ratio(&c, k), c.syscalls_per_call, median(c.faults_per_mib),
+                 c.maps_per_mib);
         s += b;
         if (c.have_cache) {
             const sfshim_cache_stats& x = c.cache;
@@ -1714,6 +1764,7 @@ int run_bench(const Options& o) {
                         c->user_frac.push_back(cpu > 0 ? r.user / cpu : NAN);
                         c->calls_per_transfer.push_back(static_cast<double>(r.calls) / static_cast<double>(reps));
                         c->cpu_usec_per_call.push_back(cpu * 1e6 / static_cast<double>(std::max<uint64_t>(r.calls, 1)));
+                        c->faults_per_mib.push_back(static_cast<double>(r.faults) / (bytes / (1 << 20)));
                         add_cache(c, r);
                     }
                     if (round == 0 && rounds > 1) {
@@ -1730,6 +1781,9 @@ int run_bench(const Options& o) {
                     for (Cell* c : row) {
                         Result r = run_cmd(rig, c->method, OP_COUNT, idx, size, creps, false, cs);
                         c->syscalls_per_mb = static_cast<double>(r.syscalls) / (static_cast<double>(r.bytes) / 1e6);
+                        c->syscalls_per_call = static_cast<double>(r.syscalls) / static_cast<double>(std::max<uint64_t>(r.calls, 1));
+                        c->maps_per_mib = static_cast<double>(count_named(r.names, {"mmap", "mmap2", "munmap"})) /
+                                          (static_cast<double>(r.bytes) / (1 << 20));
                         c->counted_bytes = r.bytes;
                         if (size == (1u << 20) && cs == 0) c->syscall_names = per_transfer_names(r.names, creps);
                     }
