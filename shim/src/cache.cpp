@@ -243,9 +243,9 @@ void drop_file(const FileId& id, size_t n, bool all) {
 
 }  // namespace
 
-void* map_file(int fd, int64_t offset, size_t len) {
+void* map_file(int fd, int64_t offset, size_t len, bool prefault) {
     const Tuning& t = config().tuning;
-    void* map = mmap(nullptr, len, PROT_READ, MAP_SHARED | (t.mmap_populate ? platform::map_prefault_flag() : 0), fd,
+    void* map = mmap(nullptr, len, PROT_READ, MAP_SHARED | (prefault ? platform::map_prefault_flag() : 0), fd,
                      static_cast<off_t>(offset));
     if (map == MAP_FAILED) return nullptr;
     if (t.mmap_advice != MmapAdvice::none)
@@ -359,7 +359,7 @@ bool MapLease::acquire(int fd, const FileId& id, int64_t pos) {
         stat_add(Counter::cache_bypasses);
         return false;
     }
-    void* map = map_file(fd, start, len);
+    void* map = map_file(fd, start, len, /*prefault=*/true);  // made once, read by many calls
     if (map == nullptr) {
         g_mapped.fetch_sub(len, std::memory_order_relaxed);
         empty_claimed(i);

@@ -59,10 +59,12 @@ struct FileId {
 };
 FileId file_id(const struct stat& st);
 
-// A read-only shared mapping of [offset, offset + len) of the file, made as
-// Tuning says (prefaulted, advice): what the cache keeps, and the engine's
-// window for a file it does not. nullptr on failure.
-void* map_file(int fd, int64_t offset, size_t len);
+// A read-only shared mapping of [offset, offset + len) of the file, with
+// Tuning's advice, its page tables filled at once when `prefault` (the
+// cache's entries, made once and read by many calls; not the engine's window
+// for a file the cache does not keep, whose pages are read once: filling them
+// ahead costs more than the faults, docs/performance.md). nullptr on failure.
+void* map_file(int fd, int64_t offset, size_t len, bool prefault);
 
 // One piece of a mapped file, held until the lease ends.
 class MapLease {

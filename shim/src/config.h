@@ -18,10 +18,10 @@ enum class StatsTarget { none, stderr_text, file_json };
 enum class MmapAdvice { none, sequential, willneed };
 struct Tuning {
     size_t rw_buffer = 128u << 10;      // read/write copy buffer (each pool slot)
-    size_t mmap_window = 1u << 20;      // bytes mapped at a time
+    size_t mmap_window = 4u << 20;      // bytes mapped at a time (a file the cache does not keep)
     size_t mmap_write = 64u << 10;      // bytes per writev from the mapping
     size_t mmap_write_socket = 1u << 20; // the same into a socket
-    bool mmap_populate = true;          // prefault the window (MAP_POPULATE)
+    bool mmap_populate = false;         // prefault that window (MAP_POPULATE); the cache always does
     MmapAdvice mmap_advice = MmapAdvice::none;
     size_t mmap_min_file = 1u << 20;    // file->file: mmap-writev from this count on
     size_t mmap_min_socket = 256u << 10; // into other sockets (TCP): from this count on

@@ -45,6 +45,16 @@ const std::vector<Shape> kPastUnixCutover = {
     {(6 << 20) + 100, -1, 4097, 6 << 20},
 };
 
+// Across the mmap engine's windows (Tuning::mmap_window, 4 MiB: a file the
+// cache does not keep, as every file here is unlinked once open, is mapped a
+// window at a time, without prefaulting): from three bytes before the first
+// window's end into the third, and from a position inside a page across two
+// whole windows.
+const std::vector<Shape> kAcrossWindows = {
+    {(9 << 20) + 5, (4 << 20) - 3, 0, (5 << 20) + 1},
+    {(8 << 20) + 100, -1, 4097, 8 << 20},
+};
+
 void every_source_and_shape(const Spec &base, const std::vector<Shape> &shapes = kShapes)
 {
     for (const Source &src : kSources) {
@@ -65,6 +75,12 @@ TEST_CASE("unix stream sockets past the mmap cut-over receive what the kernel se
 {
     every_source_and_shape(Spec().output(Out::UnixStream), kPastUnixCutover);
     every_source_and_shape(Spec().output(Out::UnixStream).nonblocking().small_bufs(), kPastUnixCutover);
+}
+
+TEST_CASE("calls across the mmap engine's windows send what the kernel sends", "[outputs]")
+{
+    every_source_and_shape(Spec().output(Out::Tcp), kAcrossWindows);
+    every_source_and_shape(Spec().output_file(Access::WriteOnly, Fs::Ext4).output_prefill(100, 7), kAcrossWindows);
 }
 
 TEST_CASE("a blocking tcp socket receives what the kernel sends", "[outputs]")

@@ -2,6 +2,8 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -88,14 +90,14 @@ TEST_CASE("good environment values are taken without a word", "[config]") {
 TEST_CASE("SFSHIM_TUNE sets the engines' sizes and switches, with size suffixes", "[config]") {
     g_lines.clear();
     Config c = config_from_env(nullptr, nullptr, nullptr,
-                               "rw_buffer=64K,mmap_window=4M,mmap_write=256k,mmap_populate=0,"
+                               "rw_buffer=64K,mmap_window=2M,mmap_write=256k,mmap_populate=1,"
                                "mmap_advice=sequential,mmap_min_file=off,mmap_min_socket=1M,mmap_min_unix=64M",
                                collect);
     CHECK(g_lines.empty());
     CHECK(c.tuning.rw_buffer == 64u << 10);
-    CHECK(c.tuning.mmap_window == 4u << 20);
+    CHECK(c.tuning.mmap_window == 2u << 20);
     CHECK(c.tuning.mmap_write == 256u << 10);
-    CHECK_FALSE(c.tuning.mmap_populate);
+    CHECK(c.tuning.mmap_populate);
     CHECK(c.tuning.mmap_advice == MmapAdvice::sequential);
     CHECK(c.tuning.mmap_min_file == SIZE_MAX);
     CHECK(c.tuning.mmap_min_socket == 1u << 20);
@@ -152,6 +154,50 @@ TEST_CASE("a bad SFSHIM_TUNE gives one line and leaves every default", "[config]
         CHECK(c.tuning.mmap_advice == defaults.mmap_advice);
         CHECK(c.tuning.mmap_min_file == defaults.mmap_min_file);
     }
+}
+
+// The README's table gives SFSHIM_TUNE's defaults as one string: parsed, it
+// must be exactly what the library starts from, so a default changed in
+// config.h without the README (or the other way) fails here.
+TEST_CASE("the README's SFSHIM_TUNE defaults are the library's", "[config]") {
+    std::ifstream in(SFSHIM_SOURCE_DIR "/README.md");
+    REQUIRE(in.good());
+    std::string line, row;
+    while (std::getline(in, line))
+        if (line.rfind("| `SFSHIM_TUNE` |", 0) == 0) row = line;
+    REQUIRE(!row.empty());
+    // The last cell opens with the defaults in backticks.
+    size_t cell = row.rfind(" | `");
+    REQUIRE(cell != std::string::npos);
+    size_t from = cell + 4, to = row.find('`', from);
+    REQUIRE(to != std::string::npos);
+    std::string text = row.substr(from, to - from);
+    CAPTURE(text);
+    Tuning t;
+    t.rw_buffer = t.mmap_window = t.mmap_write = t.mmap_write_socket = t.mmap_min_file = t.mmap_min_socket =
+        t.mmap_min_unix = t.cache_bytes = t.cache_entries = t.cache_segment = 12345;
+    t.mmap_populate = !Tuning{}.mmap_populate;
+    t.mmap_advice = MmapAdvice::willneed;
+    t.cache_idle_ms = 1;
+    char why[256] = "";
+    REQUIRE(parse_tuning(text.c_str(), &t, why, sizeof why));
+    Tuning d;
+    CHECK(t.rw_buffer == d.rw_buffer);
+    CHECK(t.mmap_window == d.mmap_window);
+    CHECK(t.mmap_write == d.mmap_write);
+    CHECK(t.mmap_write_socket == d.mmap_write_socket);
+    CHECK(t.mmap_populate == d.mmap_populate);
+    CHECK(t.mmap_advice == d.mmap_advice);
+    CHECK(t.mmap_min_file == d.mmap_min_file);
+    CHECK(t.mmap_min_socket == d.mmap_min_socket);
+    CHECK(t.mmap_min_unix == d.mmap_min_unix);
+    if (sizeof(void*) >= 8)
+        CHECK(t.cache_bytes == d.cache_bytes);
+    else  // the README names the 32-bit default after the string
+        CHECK(d.cache_bytes == size_t{64} << 20);
+    CHECK(t.cache_entries == d.cache_entries);
+    CHECK(t.cache_segment == d.cache_segment);
+    CHECK(t.cache_idle_ms == d.cache_idle_ms);
 }
 
 TEST_CASE("the version string is the header's and the project's", "[config]") {
