@@ -39,11 +39,15 @@ int advance(const struct iovec* iov, int iovcnt, size_t n, struct iovec* tmp, in
     return out;
 }
 
-ssize_t send_nowait(int fd, const struct iovec* iov, int iovcnt) {
+ssize_t send_iov(int fd, const struct iovec* iov, int iovcnt, int flags) {
     struct msghdr msg = {};
     msg.msg_iov = const_cast<struct iovec*>(iov);
     msg.msg_iovlen = static_cast<decltype(msg.msg_iovlen)>(iovcnt);
-    return sendmsg(fd, &msg, platform::msg_dontwait_flag());
+    return sendmsg(fd, &msg, flags);
+}
+
+ssize_t send_nowait(int fd, const struct iovec* iov, int iovcnt) {
+    return send_iov(fd, iov, iovcnt, platform::msg_dontwait_flag());
 }
 
 // A blocking pipe whose queue cannot be seen (platform::pipe_blind_piece):
@@ -101,21 +105,38 @@ ssize_t write_output(const Plan& plan, const struct iovec* iov, int iovcnt, size
         ssize_t more = send_nowait(plan.out_fd, rest, n);
         return w + (more > 0 ? more : 0);
     }
+    // A socket that had room at the last write is tried without waiting:
+    // into TCP, whose buffer grows, a piece usually goes whole. Else (or
+    // for what did not fit) the send waits in poll() first, which a signal
+    // always ends, and is made only once poll saw room: a blocking send
+    // then moves bytes before it can wait (poll's room is what TCP and Unix
+    // stream sockets need to queue a buffer), so a signal while it waits
+    // ends it short, with its count, unrestarted, and a short count (a
+    // signal, SO_SNDTIMEO) ends the call as the kernel's wait would. At most
+    // three system calls per piece, however often the socket fills. An error
+    // (a poll error or hang-up is left for the send to tell) is consumed:
+    // bytes have moved.
     size_t sent = 0;
-    int timeout = -2;  // looked up on the first wait
-    while (sent < len) {
-        int n = advance(iov, iovcnt, sent, rest, kMaxIov);
-        ssize_t w = send_nowait(plan.out_fd, rest, n);
-        if (w > 0) {
-            sent += static_cast<size_t>(w);
-            continue;
-        }
-        if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) break;  // the error is consumed
-        if (timeout == -2) timeout = send_timeout_ms(plan.out_fd);
-        struct pollfd pfd = {plan.out_fd, POLLOUT, 0};
-        if (poll(&pfd, 1, timeout) <= 0) break;  // a signal, or SO_SNDTIMEO ran out
+    if (!plan.out_was_full) {
+        ssize_t w = send_nowait(plan.out_fd, iov, iovcnt);
+        if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return 0;
+        if (w > 0) sent = static_cast<size_t>(w);
+        if (sent == len) return static_cast<ssize_t>(sent);
+        plan.out_was_full = true;
     }
-    return static_cast<ssize_t>(sent);
+    if (plan.out_wait_ms == -2) plan.out_wait_ms = send_timeout_ms(plan.out_fd);
+    struct pollfd pfd = {plan.out_fd, POLLOUT, 0};
+    if (poll(&pfd, 1, plan.out_wait_ms) <= 0) return static_cast<ssize_t>(sent);  // a signal, or SO_SNDTIMEO ran out
+    int n = advance(iov, iovcnt, sent, rest, kMaxIov);
+    ssize_t w = send_iov(plan.out_fd, rest, n, 0);
+    if (w <= 0) return static_cast<ssize_t>(sent);
+    sent += static_cast<size_t>(w);
+    if (sent == len) return static_cast<ssize_t>(sent);
+    // Short: the one more non-blocking try collects a pending error (a reset
+    // peer), as after the first write.
+    n = advance(iov, iovcnt, sent, rest, kMaxIov);
+    ssize_t more = send_nowait(plan.out_fd, rest, n);
+    return static_cast<ssize_t>(sent) + (more > 0 ? more : 0);
 }
 
 }  // namespace sfshim

@@ -18,8 +18,10 @@ namespace sfshim {
 // kernel returns its partial count as soon as a signal arrives, SA_RESTART or
 // not; a write() that a signal hits before it moves a byte is restarted by
 // the kernel itself, unseen, and would go on waiting. So once the call has
-// moved bytes, the rest goes out in non-blocking sends with a poll() between
-// them, which a signal always ends. And when a blocking write comes up short
+// moved bytes, each later write waits for room in poll(), which a signal
+// always ends, and only then sends, blocking: a send that finds room moves
+// bytes before it can wait, so a signal then ends it short instead of
+// restarting it, and the call returns. And when a blocking write comes up short
 // (a signal or a socket error), one more non-blocking try collects a pending
 // error (a reset peer) as the kernel's own loop does, so the next call sees
 // what it would see after the kernel's sendfile.

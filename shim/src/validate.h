@@ -54,6 +54,12 @@ struct Plan {
     bool out_nonblock = false;
     bool same_file = false;  // input and output are one regular file (device and inode)
     int64_t self_gap = 0;    // same_file: output position minus `pos` (transfer.cpp sets it)
+    // A blocking socket's SO_SNDTIMEO as a poll() timeout, asked once per
+    // call by the output's first wait (output.cpp); -2 until then. And
+    // whether the socket was full at the last write (the next one then
+    // waits for room first).
+    mutable int out_wait_ms = -2;
+    mutable bool out_was_full = false;
 };
 
 // Pure part of the checks on counts and positions (rw_verify_area for the
