@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "common.h"
+#include "log.h"
 #include "once.h"
 #include "platform/platform.h"
 
@@ -28,14 +29,26 @@ constexpr ModeName kModes[] = {
 Config g_config;
 Once g_config_once;
 
-void complain_to_stderr(const char* line) {
-    char buf[600];
-    int n = snprintf(buf, sizeof buf, "sfshim: %s\n", line);
-    if (n > 0) {
-        size_t len = min_of(static_cast<size_t>(n), sizeof buf - 1);
-        ssize_t ignored = write(STDERR_FILENO, buf, len);
-        (void)ignored;
+// A bad variable's line waits until the configuration says where lines
+// go (SFSHIM_LOG's place, else descriptor 2 when log.h finds it safe).
+struct Complaints {
+    char text[4][320];
+    int count;
+};
+Complaints g_complaints;
+
+void collect_complaint(const char* line) {
+    if (g_complaints.count < 4)
+        snprintf(g_complaints.text[g_complaints.count++], sizeof g_complaints.text[0], "%.300s", line);
+}
+
+void tell_complaints(const Config& c) {
+    for (int i = 0; i < g_complaints.count; ++i) {
+        char buf[400];
+        int n = snprintf(buf, sizeof buf, "sfshim: %s\n", g_complaints.text[i]);
+        if (n > 0) write_line(c.log_sink, c.log_path, buf, min_of(static_cast<size_t>(n), sizeof buf - 1));
     }
+    g_complaints.count = 0;
 }
 
 // SFSHIM_STATS names a file the process writes at exit and SFSHIM_LOG what it
@@ -80,6 +93,35 @@ bool parse_log_level(const char* text, LogLevel* out) {
     return false;
 }
 
+bool parse_log(const char* text, Config* out) {
+    if (text == nullptr) return false;
+    const char* colon = strchr(text, ':');
+    char level[16];
+    size_t n = colon != nullptr ? static_cast<size_t>(colon - text) : strlen(text);
+    if (n >= sizeof level) return false;
+    memcpy(level, text, n);
+    level[n] = '\0';
+    LogLevel lv;
+    if (!parse_log_level(level, &lv)) return false;
+    Sink sink = Sink::stderr_checked;
+    if (colon != nullptr) {
+        const char* where = colon + 1;
+        if (equals_nocase(where, "stderr")) {
+            sink = Sink::stderr_checked;
+        } else if (equals_nocase(where, "fd2")) {
+            sink = Sink::fd2;
+        } else {
+            size_t len = strlen(where);
+            if (len == 0 || len >= sizeof out->log_path) return false;
+            memcpy(out->log_path, where, len + 1);
+            sink = Sink::file;
+        }
+    }
+    out->log_level = lv;
+    out->log_sink = sink;
+    return true;
+}
+
 bool parse_stats(const char* text, Config* out) {
     if (text == nullptr) return false;
     if (*text == '\0' || equals_nocase(text, "off") || strcmp(text, "0") == 0) {
@@ -87,7 +129,13 @@ bool parse_stats(const char* text, Config* out) {
         return true;
     }
     if (equals_nocase(text, "stderr") || strcmp(text, "1") == 0) {
-        out->stats = StatsTarget::stderr_text;
+        out->stats = StatsTarget::text;
+        out->stats_sink = Sink::stderr_checked;
+        return true;
+    }
+    if (equals_nocase(text, "fd2")) {
+        out->stats = StatsTarget::text;
+        out->stats_sink = Sink::fd2;
         return true;
     }
     size_t len = strlen(text);
@@ -242,9 +290,11 @@ Config config_from_env(const char* mode, const char* log, const char* stats, con
                  "SFSHIM_MODE='%.64s' is not one of auto, emulate, mmap, rw, native; using auto", mode);
         complain(line);
     }
-    if (log != nullptr && *log != '\0' && !parse_log_level(log, &c.log_level)) {
+    if (log != nullptr && *log != '\0' && !parse_log(log, &c)) {
         snprintf(line, sizeof line,
-                 "SFSHIM_LOG='%.64s' is not one of off, error, warn, info, debug; logging is off", log);
+                 "SFSHIM_LOG='%.64s' is not LEVEL or LEVEL:WHERE (off, error, warn, info, debug; stderr, fd2 or a "
+                 "path); logging is off",
+                 log);
         complain(line);
     }
     if (stats != nullptr && !parse_stats(stats, &c)) {
@@ -274,8 +324,11 @@ __attribute__((constructor)) static void read_environment_at_load() { config(); 
 
 const Config& config() {
     auto read = [] {
+        note_stderr_at_load();
+        g_complaints.count = 0;
         g_config = config_from_env(getenv("SFSHIM_MODE"), trusted_getenv("SFSHIM_LOG"),
-                                   trusted_getenv("SFSHIM_STATS"), getenv("SFSHIM_TUNE"), complain_to_stderr);
+                                   trusted_getenv("SFSHIM_STATS"), getenv("SFSHIM_TUNE"), collect_complaint);
+        tell_complaints(g_config);
     };
     // A signal handler that interrupted this thread's own reading reads
     // again (the same values) instead of waiting for itself.

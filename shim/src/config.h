@@ -11,7 +11,16 @@ namespace sfshim {
 
 enum class LogLevel { off = 0, error = 1, warn = 2, info = 3, debug = 4 };
 
-enum class StatsTarget { none, stderr_text, file_json };
+enum class StatsTarget { none, text, file_json };
+
+// Where the shim's own lines go (the log, the stats' text, a complaint
+// about a variable): never into a descriptor the program uses for its data
+// (log.h says how descriptor 2 is judged).
+enum class Sink {
+    stderr_checked,  // descriptor 2, while it is the terminal or regular file it was at load
+    fd2,             // descriptor 2 whatever it is: the user chose it (a log collector's pipe or socket)
+    file,            // a file by path ("%p": the pid), opened as the stats file is
+};
 
 // The engines' sizes and switches (SFSHIM_TUNE="key=value,..."), for
 // benchmark sweeps; the defaults are what the benchmark chose (README).
@@ -42,7 +51,10 @@ bool parse_tuning(const char* text, Tuning* t, char* why, size_t why_size);
 struct Config {
     sfshim_mode mode = SFSHIM_MODE_AUTO;
     LogLevel log_level = LogLevel::off;
+    Sink log_sink = Sink::stderr_checked;
+    char log_path[512] = {};    // Sink::file: with "%p" still in it
     StatsTarget stats = StatsTarget::none;
+    Sink stats_sink = Sink::stderr_checked;  // StatsTarget::text: stderr_checked or fd2
     char stats_path[512] = {};  // with "%p" still in it
     Tuning tuning;
 };
@@ -50,7 +62,11 @@ struct Config {
 // Pure parsers (unit-tested). Each returns false on a value it does not know.
 bool parse_mode(const char* text, sfshim_mode* out);
 bool parse_log_level(const char* text, LogLevel* out);
-// "stderr" -> stderr_text, a path -> file_json; empty or "0"/"off" -> none.
+// SFSHIM_LOG: "LEVEL" or "LEVEL:WHERE", WHERE being "stderr" (the default),
+// "fd2" or a path (with "%p").
+bool parse_log(const char* text, Config* out);
+// "stderr" -> text on descriptor 2 when it is checked safe, "fd2" -> text on
+// descriptor 2 whatever it is, a path -> file_json; empty or "0"/"off" -> none.
 bool parse_stats(const char* text, Config* out);
 const char* mode_name(sfshim_mode mode);
 

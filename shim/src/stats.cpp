@@ -36,16 +36,6 @@ void reset_counts() {
 }
 
 
-void write_all(int fd, const char* buf, size_t len) {
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return;
-        buf += n;
-        len -= static_cast<size_t>(n);
-    }
-}
-
 // Runs at exit in every process that loaded the library; silent unless asked.
 __attribute__((destructor)) void report_at_exit() {
     ErrnoGuard keep_errno;
@@ -55,10 +45,10 @@ __attribute__((destructor)) void report_at_exit() {
     if (s.calls == 0) return;  // a helper process that never sent a file: no noise
     long pid = static_cast<long>(getpid());
     char buf[2048];
-    if (cfg.stats == StatsTarget::stderr_text) {
+    if (cfg.stats == StatsTarget::text) {
         sfshim_cache_stats c = cache_stats();
         size_t n = format_stats_text(s, pid, buf, sizeof buf, &c);
-        write_all(STDERR_FILENO, buf, n);
+        write_line(cfg.stats_sink, nullptr, buf, n);
         return;
     }
     char path[600];

@@ -39,15 +39,52 @@ TEST_CASE("log levels parse by name and by number", "[config]") {
     CHECK_FALSE(parse_log_level("verbose", &l));
 }
 
+namespace {
+std::vector<std::string> g_lines;
+void collect(const char* line) { g_lines.emplace_back(line); }
+}  // namespace
+
 TEST_CASE("stats go to stderr, to a file, or nowhere", "[config]") {
     Config c;
-    CHECK((parse_stats("stderr", &c) && c.stats == StatsTarget::stderr_text));
+    CHECK((parse_stats("stderr", &c) && c.stats == StatsTarget::text && c.stats_sink == Sink::stderr_checked));
+    CHECK((parse_stats("fd2", &c) && c.stats == StatsTarget::text && c.stats_sink == Sink::fd2));
     CHECK((parse_stats("/tmp/s.%p.json", &c) && c.stats == StatsTarget::file_json));
     CHECK(std::string(c.stats_path) == "/tmp/s.%p.json");
     CHECK((parse_stats("", &c) && c.stats == StatsTarget::none));
     CHECK((parse_stats("off", &c) && c.stats == StatsTarget::none));
     std::string longpath(600, 'x');
     CHECK_FALSE(parse_stats(longpath.c_str(), &c));
+}
+
+TEST_CASE("the log goes to a checked stderr, to descriptor 2 as the user asks, or to a file", "[config]") {
+    Config c;
+    REQUIRE(parse_log("debug", &c));
+    CHECK(c.log_level == LogLevel::debug);
+    CHECK(c.log_sink == Sink::stderr_checked);
+    REQUIRE(parse_log("info:fd2", &c));
+    CHECK(c.log_level == LogLevel::info);
+    CHECK(c.log_sink == Sink::fd2);
+    REQUIRE(parse_log("WARN:stderr", &c));
+    CHECK(c.log_level == LogLevel::warn);
+    CHECK(c.log_sink == Sink::stderr_checked);
+    REQUIRE(parse_log("error:/var/log/sfshim/%p.log", &c));
+    CHECK(c.log_level == LogLevel::error);
+    CHECK(c.log_sink == Sink::file);
+    CHECK(std::string(c.log_path) == "/var/log/sfshim/%p.log");
+    Config before;
+    std::string too_long = std::string("info:/") + std::string(600, 'x');
+    for (const char* bad : {"loud", "loud:/tmp/x", "debug:", too_long.c_str()}) {
+        Config d;
+        CAPTURE(bad);
+        CHECK_FALSE(parse_log(bad, &d));
+        CHECK(d.log_level == before.log_level);
+        CHECK(d.log_sink == before.log_sink);
+    }
+    g_lines.clear();
+    Config e = config_from_env(nullptr, "debug:", nullptr, nullptr, collect);
+    CHECK(e.log_level == LogLevel::off);
+    REQUIRE(g_lines.size() == 1);
+    CHECK(g_lines[0].find("SFSHIM_LOG='debug:'") != std::string::npos);
 }
 
 TEST_CASE("%p in the stats path becomes the pid, %% a percent sign", "[config]") {
@@ -58,11 +95,6 @@ TEST_CASE("%p in the stats path becomes the pid, %% a percent sign", "[config]")
     CHECK(std::string(out) == "a%p7");
     CHECK_FALSE(expand_stats_path("/a/very/long/path/%p", 123456789, out, 16));
 }
-
-namespace {
-std::vector<std::string> g_lines;
-void collect(const char* line) { g_lines.emplace_back(line); }
-}  // namespace
 
 TEST_CASE("bad environment values give one line each and the defaults", "[config]") {
     g_lines.clear();
@@ -80,7 +112,7 @@ TEST_CASE("good environment values are taken without a word", "[config]") {
     Config c = config_from_env("rw", "debug", "stderr", "", collect);
     CHECK(c.mode == SFSHIM_MODE_RW);
     CHECK(c.log_level == LogLevel::debug);
-    CHECK(c.stats == StatsTarget::stderr_text);
+    CHECK(c.stats == StatsTarget::text);
     CHECK(g_lines.empty());
     c = config_from_env(nullptr, "", nullptr, nullptr, collect);
     CHECK(c.mode == SFSHIM_MODE_AUTO);
