@@ -54,6 +54,21 @@ std::atomic<size_t> g_entries{0};
 std::atomic<uint32_t> g_last_sweep{0};
 std::atomic<size_t> g_sweep_next{0};  // where the next sweep's deletion checks start
 
+// Files that could not be mapped (a FUSE file opened with direct_io, say),
+// by a hash of their identity (0: none), so that no call asks again while
+// the file is unchanged: each call would otherwise pay a failing mmap. A
+// collision only sends a mappable file through read/write until it changes.
+constexpr size_t kUnmappableSlots = 16;
+std::atomic<uint64_t> g_unmappable[kUnmappableSlots];
+
+uint64_t identity_hash(const FileId& id) {
+    uint64_t h = id.dev * 0x9e3779b97f4a7c15ull;
+    h ^= id.ino + 0x7f4a7c159e3779b9ull + (h << 6) + (h >> 2);
+    h ^= static_cast<uint64_t>(id.ctime_ns) + (h << 6) + (h >> 2);
+    h ^= static_cast<uint64_t>(id.size) + (h << 6) + (h >> 2);
+    return h | 1;
+}
+
 Once g_limits_once;
 CacheLimits g_limits;
 
@@ -312,9 +327,26 @@ bool MapLease::acquire(int fd, const FileId& id, int64_t pos) {
         }
     }
 
-    // A miss: this file at another size is stale; then a slot of the probe
-    // set, empty or idle (unused longest), and room for the bytes.
+    // A miss: this file at another size is stale. Then the mapping first, so
+    // that a file that cannot be mapped evicts nothing (and is remembered);
+    // then a slot of the probe set, empty or idle (unused longest), and room
+    // for the bytes, evicting only what the cap needs.
     drop_file(id, n, false);
+    if (cache_known_unmappable(id)) {
+        stat_add(Counter::cache_bypasses);
+        return false;
+    }
+    void* map = map_file(fd, start, len, /*prefault=*/true);  // made once, read by many calls
+    if (map == nullptr) {
+        cache_note_unmappable(id, errno);
+        stat_add(Counter::cache_bypasses);
+        return false;
+    }
+    auto give_up = [&] {
+        munmap(map, len);
+        stat_add(Counter::cache_bypasses);
+        return false;
+    };
     long slot = -1;
     uint32_t slot_age = 0;
     bool slot_empty = false;
@@ -332,39 +364,23 @@ bool MapLease::acquire(int fd, const FileId& id, int64_t pos) {
             }
         }
     }
-    if (slot < 0) {
-        stat_add(Counter::cache_bypasses);
-        return false;
-    }
+    if (slot < 0) return give_up();
     size_t i = static_cast<size_t>(slot);
     Entry& e = g_table[i];
     uint64_t w = e.word.load(std::memory_order_acquire);
     if (slot_empty) {
         if (state_of(w) != kEmpty ||
             !e.word.compare_exchange_strong(w, make_word(gen_of(w), kBusy, 0), std::memory_order_acq_rel,
-                                            std::memory_order_relaxed)) {
-            stat_add(Counter::cache_bypasses);
-            return false;
-        }
+                                            std::memory_order_relaxed))
+            return give_up();
         std::atomic_thread_fence(std::memory_order_release);
     } else {
-        if (!claim_idle(i, w)) {
-            stat_add(Counter::cache_bypasses);
-            return false;
-        }
+        if (!claim_idle(i, w)) return give_up();
         unmap_claimed(i);
     }
     if (!reserve(len, lim, now)) {
         empty_claimed(i);
-        stat_add(Counter::cache_bypasses);
-        return false;
-    }
-    void* map = map_file(fd, start, len, /*prefault=*/true);  // made once, read by many calls
-    if (map == nullptr) {
-        g_mapped.fetch_sub(len, std::memory_order_relaxed);
-        empty_claimed(i);
-        stat_add(Counter::cache_bypasses);
-        return false;
+        return give_up();
     }
     e.dev.store(id.dev, std::memory_order_relaxed);
     e.ino.store(id.ino, std::memory_order_relaxed);
@@ -386,6 +402,17 @@ bool MapLease::acquire(int fd, const FileId& id, int64_t pos) {
 }
 
 CacheLimits cache_limits() { return limits(); }
+
+bool cache_known_unmappable(const FileId& id) {
+    uint64_t h = identity_hash(id);
+    return g_unmappable[h % kUnmappableSlots].load(std::memory_order_relaxed) == h;
+}
+
+void cache_note_unmappable(const FileId& id, int err) {
+    if (err == ENOMEM || err == EAGAIN) return;  // short of memory or address space: may pass
+    uint64_t h = identity_hash(id);
+    g_unmappable[h % kUnmappableSlots].store(h, std::memory_order_relaxed);
+}
 
 bool cache_on() {
     const CacheLimits& lim = limits();

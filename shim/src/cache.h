@@ -61,9 +61,10 @@ FileId file_id(const struct stat& st);
 
 // A read-only shared mapping of [offset, offset + len) of the file, with
 // Tuning's advice, its page tables filled at once when `prefault` (the
-// cache's entries, made once and read by many calls; not the engine's window
-// for a file the cache does not keep, whose pages are read once: filling them
-// ahead costs more than the faults, docs/performance.md). nullptr on failure.
+// cache's entries, made once and read by many calls; not by default the
+// engine's window for a file the cache does not keep, whose pages the
+// kernel's copy reads once: prefaulting them bought nothing measurable,
+// docs/performance.md). nullptr on failure.
 void* map_file(int fd, int64_t offset, size_t len, bool prefault);
 
 // One piece of a mapped file, held until the lease ends.
@@ -95,6 +96,12 @@ private:
 };
 
 CacheLimits cache_limits();
+// Whether a mapping of this file (this identity: a change of the file asks
+// again) failed before, and noting that one failed with `err` (ENOMEM and
+// EAGAIN are not noted: they may pass): the cache and the mmap engine then
+// go straight to read/write instead of failing again on every call.
+bool cache_known_unmappable(const FileId& id);
+void cache_note_unmappable(const FileId& id, int err);
 // Whether the cache is on (SFSHIM_TUNE can turn it off).
 bool cache_on();
 // Whether the cache is on and would keep this file: linked, and no larger
