@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "policy.h"
 
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -102,7 +103,31 @@ private:
 
 }  // namespace
 
+namespace {
+
+// glibc's sendfile is no cancellation point, but the calls the emulation
+// makes (poll, writev, sendmsg, pread) are: a thread cancelled in one would
+// be unwound past the mapping lease and the buffer it holds (this library
+// has no cleanup code for unwinding), leaving them taken for good. So
+// cancellation waits for the call's end, as it does with the kernel's.
+class NoCancellation {
+public:
+    NoCancellation() { pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old_); }
+    ~NoCancellation() {
+        int ignored;
+        pthread_setcancelstate(old_, &ignored);
+    }
+    NoCancellation(const NoCancellation&) = delete;
+    NoCancellation& operator=(const NoCancellation&) = delete;
+
+private:
+    int old_ = PTHREAD_CANCEL_ENABLE;
+};
+
+}  // namespace
+
 ssize_t emulate(sfshim_mode mode, int out_fd, int in_fd, OffsetRef offset_ref, size_t count, int64_t limit) {
+    NoCancellation no_cancel;
     ErrnoGuard guard;
     stat_add(Counter::emulated_calls);
 

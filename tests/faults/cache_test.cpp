@@ -12,6 +12,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -427,6 +428,86 @@ void check_blocked(sfshim::CacheLimits lim, bool evicts, uint64_t min_evictions 
 }
 
 } // namespace
+
+namespace {
+
+struct CancelArg {
+    int out, in;
+    uint64_t size;
+    std::atomic<long> tid{0};
+    std::atomic<long long> ret{-2};
+};
+
+void *send_then_test_cancel(void *p)
+{
+    auto *a = static_cast<CancelArg *>(p);
+    a->tid = static_cast<long>(syscall(SYS_gettid));
+    int64_t off = 0;
+    a->ret = sfshim_sendfile_mode(SFSHIM_MODE_EMULATE, a->out, a->in, &off, a->size);
+    pthread_testcancel(); // the first cancellation point after the call
+    return nullptr;
+}
+
+} // namespace
+
+// glibc's sendfile is no cancellation point: a thread cancelled while the
+// call waits finishes it and is cancelled after. Inside the emulation the
+// waits are cancellation points, and a thread cancelled there would leave
+// its mapping lease taken for good (the entry could never be unmapped).
+TEST_CASE("a thread cancelled while its emulated sendfile waits finishes the call and holds no mapping after",
+          "[cache][concurrency]")
+{
+    Scratch scratch(false);
+    REQUIRE(!scratch.dir.empty());
+    const sfshim::CacheLimits lim = limits(16 * kMiB, 16, 4 * kMiB);
+    sfshim::cache_set_limits_for_tests(lim);
+    const uint64_t size = kMiB;
+    int x = scratch.file("C", 4242, size);
+    int sv[2];
+    REQUIRE(x >= 0);
+    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+    uint64_t junk = fill_until_full(sv[0]);
+    CancelArg arg;
+    arg.out = sv[0];
+    arg.in = x;
+    arg.size = size;
+    pthread_t t;
+    REQUIRE(pthread_create(&t, nullptr, send_then_test_cancel, &arg) == 0);
+    while (arg.tid.load() == 0)
+        sleep_ms(1);
+    bool blocked = wait_blocked(arg.tid.load());
+    pthread_cancel(t);
+    // Read everything; a thread cancelled inside the call sends no more.
+    uint64_t got = 0;
+    bool ended = false;
+    int64_t until = now_ms() + 60000;
+    char buf[65536];
+    while (got < junk + size && now_ms() < until) {
+        struct pollfd pfd = {sv[1], POLLIN, 0};
+        if (poll(&pfd, 1, 50) == 1) {
+            ssize_t n = read(sv[1], buf, sizeof buf);
+            if (n > 0)
+                got += static_cast<uint64_t>(n);
+            continue;
+        }
+        if (ended)
+            break;
+        ended = arg.ret.load() != -2 ||
+                access(("/proc/self/task/" + std::to_string(arg.tid.load())).c_str(), F_OK) != 0;
+    }
+    void *res = nullptr;
+    pthread_join(t, &res);
+    close(sv[0]);
+    close(sv[1]);
+    CHECK(blocked);
+    CHECK(res == PTHREAD_CANCELED);
+    CHECK(arg.ret.load() == static_cast<long long>(size));
+    CHECK(got == junk + size);
+    // No reference left: every entry is idle, and dropping idle ones empties the cache.
+    sfshim::cache_set_limits_for_tests(lim);
+    CHECK(cache_now().entries == 0);
+    close(x);
+}
 
 TEST_CASE("a call blocked on its only cache entry keeps it while other calls bypass the full cache",
           "[cache][concurrency]")
