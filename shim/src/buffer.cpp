@@ -6,6 +6,7 @@
 #include <atomic>
 
 #include "config.h"
+#include "held.h"
 #include "platform/platform.h"
 
 namespace sfshim {
@@ -17,6 +18,8 @@ struct Slot {
 };
 // Zero-initialised at load: no constructor runs.
 Slot g_pool[kBufferPoolSlots + kBufferOverflowSlots];
+// The slots this thread holds (held.h).
+thread_local HeldSet t_slots;
 
 // Threads start their search at different slots (by where their stack is),
 // so that two threads rarely fight over one cache line.
@@ -57,10 +60,19 @@ BufferLease::BufferLease() : data_(stack_), size_(sizeof stack_), source_(kStack
     data_ = g_pool[s].data;
     size_ = size;
     source_ = s;
+    t_slots.push(s);
 }
 
 BufferLease::~BufferLease() {
-    if (source_ >= 0) g_pool[source_].busy.store(false, std::memory_order_release);
+    if (source_ < 0) return;
+    t_slots.pop(source_);
+    g_pool[source_].busy.store(false, std::memory_order_release);
+}
+
+void buffers_after_fork_child() {
+    // Only this thread came along: a slot stays taken if it holds it.
+    for (int s = 0; s < kBufferPoolSlots + kBufferOverflowSlots; ++s)
+        g_pool[s].busy.store(t_slots.count(s) > 0, std::memory_order_relaxed);
 }
 
 }  // namespace sfshim

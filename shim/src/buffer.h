@@ -10,9 +10,9 @@
 // are ever mapped as transfers ran at once. When every slot is taken (or no
 // memory can be mapped), a small buffer on the stack serves. A signal
 // handler's call (sendfile from a handler that interrupted one) never gets
-// the interrupted call's buffer: that slot is taken. A process forked while
-// other threads held slots never gets those back: the pool only shrinks for
-// it. (No per-thread buffer: freeing one at thread exit needs pthread keys,
+// the interrupted call's buffer: that slot is taken. A child forked while
+// other threads held slots takes them back (held.h): only the forking
+// thread's stay taken. (No per-thread buffer: freeing one at thread exit needs pthread keys,
 // which an old glibc has in libpthread, not libc; see glibc_floor.h.)
 // SPDX-License-Identifier: BSD-2-Clause
 #pragma once

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "cache.h"
+#include "held.h"
 
 #include <sys/mman.h>
 
@@ -68,6 +69,9 @@ uint64_t identity_hash(const FileId& id) {
     h ^= static_cast<uint64_t>(id.size) + (h << 6) + (h >> 2);
     return h | 1;
 }
+
+// The entries this thread holds leases on (held.h).
+thread_local HeldSet t_leases;
 
 Once g_limits_once;
 CacheLimits g_limits;
@@ -282,6 +286,7 @@ FileId file_id(const struct stat& st) {
 void MapLease::release() {
     if (entry_ < 0) return;
     g_table[entry_].word.fetch_sub(1, std::memory_order_release);
+    t_leases.pop(entry_);
     entry_ = -1;
 }
 
@@ -320,6 +325,7 @@ bool MapLease::acquire(int fd, const FileId& id, int64_t pos) {
         if (take(i, id, segment, now)) {
             stat_add(Counter::cache_hits);
             entry_ = static_cast<int>(i);
+            t_leases.push(entry_);
             base_ = reinterpret_cast<const char*>(g_table[i].addr.load(std::memory_order_relaxed));
             start_ = start;
             end_ = end;
@@ -395,6 +401,7 @@ bool MapLease::acquire(int fd, const FileId& id, int64_t pos) {
     e.word.store(make_word(gen_of(busy) + 1, kLive, 1), std::memory_order_release);  // published, with our reference
     stat_add(Counter::cache_misses);
     entry_ = static_cast<int>(i);
+    t_leases.push(entry_);
     base_ = static_cast<const char*>(map);
     start_ = start;
     end_ = end;
@@ -402,6 +409,29 @@ bool MapLease::acquire(int fd, const FileId& id, int64_t pos) {
 }
 
 CacheLimits cache_limits() { return limits(); }
+
+void cache_after_fork_child() {
+    // Only this thread came along: an entry keeps the references it holds.
+    // One that another thread was filling or emptying is let go (its
+    // mapping, if it was made, stays unmapped-by-nobody: one segment's
+    // address space at most per such entry). The counts are then those of
+    // the live entries.
+    size_t mapped = 0, entries = 0;
+    for (size_t i = 0; i < kCacheMaxEntries; ++i) {
+        Entry& e = g_table[i];
+        uint64_t w = e.word.load(std::memory_order_relaxed);
+        int mine = t_leases.count(static_cast<int>(i));
+        if (state_of(w) == kLive) {
+            e.word.store(make_word(gen_of(w), kLive, static_cast<uint64_t>(mine)), std::memory_order_relaxed);
+            mapped += e.len.load(std::memory_order_relaxed);
+            ++entries;
+        } else if (state_of(w) == kBusy && mine == 0) {
+            e.word.store(make_word(gen_of(w) + 1, kEmpty, 0), std::memory_order_relaxed);
+        }
+    }
+    g_mapped.store(mapped, std::memory_order_relaxed);
+    g_entries.store(entries, std::memory_order_relaxed);
+}
 
 bool cache_known_unmappable(const FileId& id) {
     uint64_t h = identity_hash(id);

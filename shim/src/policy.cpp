@@ -9,6 +9,7 @@
 
 #include "common.h"
 #include "config.h"
+#include "held.h"
 #include "log.h"
 #include "once.h"
 #include "platform/platform.h"
@@ -26,9 +27,16 @@ std::atomic<bool> g_kernel_enosys{false};
 std::atomic<bool> g_kernel_untrusted_logged{false};
 Once g_init_once;
 
+void after_fork_in_child() {
+    cache_after_fork_child();
+    buffers_after_fork_child();
+}
+
 void init() {
     const Config& cfg = config();
     stats_init();
+    // No lease or buffer is taken before the first call: registered then.
+    pthread_atfork(nullptr, nullptr, after_fork_in_child);
     SFSHIM_LOG(info, "loaded, mode %s", mode_name(cfg.mode));
 }
 

@@ -30,6 +30,7 @@
 #include <memory>
 #include <sstream>
 
+#include "buffer.h"
 #include "cache.h"
 #include "drain.h" // sfdiff::thread_waits, sftest::drain_now
 #include "util.h"
@@ -434,6 +435,7 @@ namespace {
 struct CancelArg {
     int out, in;
     uint64_t size;
+    sfshim_mode mode = SFSHIM_MODE_EMULATE;
     std::atomic<long> tid{0};
     std::atomic<long long> ret{-2};
 };
@@ -443,9 +445,26 @@ void *send_then_test_cancel(void *p)
     auto *a = static_cast<CancelArg *>(p);
     a->tid = static_cast<long>(syscall(SYS_gettid));
     int64_t off = 0;
-    a->ret = sfshim_sendfile_mode(SFSHIM_MODE_EMULATE, a->out, a->in, &off, a->size);
+    a->ret = sfshim_sendfile_mode(a->mode, a->out, a->in, &off, a->size);
     pthread_testcancel(); // the first cancellation point after the call
     return nullptr;
+}
+
+// Reads `want` bytes from fd, or until the deadline: what arrived.
+uint64_t read_count(int fd, uint64_t want)
+{
+    uint64_t got = 0;
+    int64_t until = now_ms() + 60000;
+    char buf[65536];
+    while (got < want && now_ms() < until) {
+        struct pollfd pfd = {fd, POLLIN, 0};
+        if (poll(&pfd, 1, 50) == 1) {
+            ssize_t n = read(fd, buf, sizeof buf);
+            if (n > 0)
+                got += static_cast<uint64_t>(n);
+        }
+    }
+    return got;
 }
 
 } // namespace
@@ -507,6 +526,63 @@ TEST_CASE("a thread cancelled while its emulated sendfile waits finishes the cal
     sfshim::cache_set_limits_for_tests(lim);
     CHECK(cache_now().entries == 0);
     close(x);
+}
+
+// A child forked while other threads hold a cache lease and a read/write
+// buffer gets both back: those threads are not in the child, and their
+// references would keep the entry mapped and the slot taken for good.
+TEST_CASE("a child forked while other threads hold a mapping lease and a buffer takes both back", "[cache][fork]")
+{
+    Scratch scratch(false);
+    REQUIRE(!scratch.dir.empty());
+    const sfshim::CacheLimits lim = limits(16 * kMiB, 16, 4 * kMiB);
+    sfshim::cache_set_limits_for_tests(lim);
+    const uint64_t size = kMiB;
+    int x = scratch.file("F", 4343, size);
+    REQUIRE(x >= 0);
+    int mm[2], rw[2];
+    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, mm) == 0);
+    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, rw) == 0);
+    uint64_t junk_mm = fill_until_full(mm[0]), junk_rw = fill_until_full(rw[0]);
+    CancelArg a, b; // a: the mmap engine from the cache; b: read/write through a pooled buffer
+    a.out = mm[0], a.in = x, a.size = size, a.mode = SFSHIM_MODE_MMAP;
+    b.out = rw[0], b.in = x, b.size = size, b.mode = SFSHIM_MODE_RW;
+    pthread_t ta, tb;
+    REQUIRE(pthread_create(&ta, nullptr, send_then_test_cancel, &a) == 0);
+    REQUIRE(pthread_create(&tb, nullptr, send_then_test_cancel, &b) == 0);
+    while (a.tid.load() == 0 || b.tid.load() == 0)
+        sleep_ms(1);
+    bool blocked = wait_blocked(a.tid.load()) && wait_blocked(b.tid.load());
+    pid_t pid = fork();
+    if (pid == 0) {
+        // Dropping every idle entry empties the cache only if none is held;
+        // every pool slot can be taken only if none is held.
+        sfshim::cache_set_limits_for_tests(lim);
+        int bad = cache_now().entries != 0 ? 1 : 0;
+        std::vector<std::unique_ptr<sfshim::BufferLease>> all;
+        int pooled = 0;
+        for (int i = 0; i < sfshim::kBufferPoolSlots + sfshim::kBufferOverflowSlots + 1; ++i) {
+            all.emplace_back(new sfshim::BufferLease());
+            pooled += all.back()->source() != sfshim::BufferLease::kStack;
+        }
+        if (pooled != sfshim::kBufferPoolSlots + sfshim::kBufferOverflowSlots)
+            bad |= 2;
+        _exit(bad);
+    }
+    int status = -1;
+    if (pid > 0)
+        waitpid(pid, &status, 0);
+    uint64_t got_mm = read_count(mm[1], junk_mm + size), got_rw = read_count(rw[1], junk_rw + size);
+    pthread_join(ta, nullptr);
+    pthread_join(tb, nullptr);
+    for (int fd : {mm[0], mm[1], rw[0], rw[1], x})
+        close(fd);
+    CHECK(blocked);
+    REQUIRE(pid > 0);
+    INFO("child exit status " << status << " (1: an entry still referenced, 2: a pool slot still taken)");
+    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    CHECK(got_mm == junk_mm + size);
+    CHECK(got_rw == junk_rw + size);
 }
 
 TEST_CASE("a call blocked on its only cache entry keeps it while other calls bypass the full cache",
