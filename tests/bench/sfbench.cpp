@@ -1397,6 +1397,26 @@ double per_call_ratio(const Cell* c, const Cell* k) {
     return kratio(c, k, &Cell::cpu_usec_per_call);
 }
 
+// One table per transport, a row per method and a column per (size, call
+// size) block; `cell(transport, block, method)` gives a cell's text.
+template <class CellText>
+void method_tables(std::string& md, const Options& o, const std::vector<std::pair<uint64_t, uint64_t>>& blocks,
+                   bool with_how, CellText cell) {
+    for (int t : o.transports) {
+        md += std::string("\n**") + kTransportNames[t] + "**" + (with_how ? std::string(": ") + kTransportHow[t] : "") +
+              "\n\n| method |";
+        for (auto& b : blocks) md += " " + block_name(b.first, b.second) + " |";
+        md += "\n|---|";
+        for (size_t i = 0; i < blocks.size(); i++) md += "---:|";
+        md += "\n";
+        for (int m : o.methods) {
+            md += std::string("| ") + kMethodNames[m] + " |";
+            for (auto& b : blocks) md += " " + cell(t, b, m) + " |";
+            md += "\n";
+        }
+    }
+}
+
 std::string report_markdown(const Options& o, const std::vector<Cell>& cells, const std::string& header,
                             const std::string& syscalls_section) {
     std::string md = header;
@@ -1421,27 +1441,12 @@ std::string report_markdown(const Options& o, const std::vector<Cell>& cells, co
     if (have_kernel && o.methods.size() > 1) {
         for (const Summary& sm : summaries) {
             md += std::string("\n## ") + sm.title + "\n";
-            for (int t : o.transports) {
-                md += std::string("\n**") + kTransportNames[t] + "**: " + kTransportHow[t] + "\n\n| method |";
-                for (auto& b : blocks) md += " " + block_name(b.first, b.second) + " |";
-                md += "\n|---|";
-                for (size_t i = 0; i < blocks.size(); i++) md += "---:|";
-                md += "\n";
-                for (int m : o.methods) {
-                    md += std::string("| ") + kMethodNames[m] + " |";
-                    for (auto& b : blocks) {
-                        const Cell* c = find_cell(cells, t, b.first, b.second, m);
-                        const Cell* k = find_cell(cells, t, b.first, b.second, M_KERNEL);
-                        if (m == M_KERNEL && c)
-                            md += " " + fmt_num(median(c->*sm.v)) + " " + sm.kernel_unit + " |";
-                        else
-                            md += " " + fmt_ratio(sm.v == &Cell::cpu_usec_per_call ? per_call_ratio(c, k)
-                                                                                   : kratio(c, k, sm.v)) +
-                                  " |";
-                    }
-                    md += "\n";
-                }
-            }
+            method_tables(md, o, blocks, true, [&](int t, const std::pair<uint64_t, uint64_t>& b, int m) {
+                const Cell* c = find_cell(cells, t, b.first, b.second, m);
+                const Cell* k = find_cell(cells, t, b.first, b.second, M_KERNEL);
+                if (m == M_KERNEL && c) return fmt_num(median(c->*sm.v)) + " " + sm.kernel_unit;
+                return fmt_ratio(sm.v == &Cell::cpu_usec_per_call ? per_call_ratio(c, k) : kratio(c, k, sm.v));
+            });
         }
     }
 
@@ -1453,27 +1458,13 @@ std::string report_markdown(const Options& o, const std::vector<Cell>& cells, co
           "`calls` is system calls per sendfile call (the loops: per `pread` and its writes; `floor`: per "
           "`send`/`write`) from the strace pass, `faults` the sender's minor and major page faults per MiB "
           "sent (`getrusage`, median of the rounds), `maps` its `mmap` and `munmap` calls per MiB.\n";
-    for (int t : o.transports) {
-        md += std::string("\n**") + kTransportNames[t] + "**\n\n| method |";
-        for (auto& b : blocks) md += " " + block_name(b.first, b.second) + " |";
-        md += "\n|---|";
-        for (size_t i = 0; i < blocks.size(); i++) md += "---:|";
-        md += "\n";
-        for (int m : o.methods) {
-            md += std::string("| ") + kMethodNames[m] + " |";
-            for (auto& b : blocks) {
-                const Cell* c = find_cell(cells, t, b.first, b.second, m);
-                if (!c) {
-                    md += " |";
-                    continue;
-                }
-                md += std::string(" ") + (c->syscalls_per_call >= 0 ? fmt_num(c->syscalls_per_call) : "–") +
-                      " calls, " + fmt_num(median(c->faults_per_mib)) + " faults, " +
-                      (c->maps_per_mib >= 0 ? fmt_num(c->maps_per_mib) : "–") + " maps |";
-            }
-            md += "\n";
-        }
-    }
+    method_tables(md, o, blocks, false, [&](int t, const std::pair<uint64_t, uint64_t>& b, int m) {
+        const Cell* c = find_cell(cells, t, b.first, b.second, m);
+        if (!c) return std::string();
+        return (c->syscalls_per_call >= 0 ? fmt_num(c->syscalls_per_call) : "–") + " calls, " +
+               fmt_num(median(c->faults_per_mib)) + " faults, " +
+               (c->maps_per_mib >= 0 ? fmt_num(c->maps_per_mib) : "–") + " maps";
+    });
 
     md += "\n## All cells\n\n"
           "MB/s and GB are 10^6 and 10^9 bytes. Figures are the median over the rounds, with min–max;"

@@ -27,6 +27,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <sstream>
 
@@ -450,10 +451,27 @@ void *send_then_test_cancel(void *p)
     return nullptr;
 }
 
-// Reads `want` bytes from fd, or until the deadline: what arrived.
-uint64_t read_count(int fd, uint64_t want)
+// A linked 1 MiB file in a scratch directory, the cache set to 16 MiB, 16
+// entries and 4 MiB segments, for the tests whose calls wait on full sockets.
+struct MibFile {
+    Scratch scratch{false};
+    const sfshim::CacheLimits lim = limits(16 * kMiB, 16, 4 * kMiB);
+    const uint64_t size = kMiB;
+    int fd = -1;
+    MibFile(const char *name, uint64_t seed)
+    {
+        sfshim::cache_set_limits_for_tests(lim);
+        if (!scratch.dir.empty())
+            fd = scratch.file(name, seed, size);
+    }
+};
+
+// Reads `want` bytes from fd, or until the deadline, or until nothing came
+// for a poll's while after `sender_gone` said so: what arrived.
+uint64_t read_count(int fd, uint64_t want, const std::function<bool()> &sender_gone = nullptr)
 {
     uint64_t got = 0;
+    bool gone = false;
     int64_t until = now_ms() + 60000;
     char buf[65536];
     while (got < want && now_ms() < until) {
@@ -462,7 +480,11 @@ uint64_t read_count(int fd, uint64_t want)
             ssize_t n = read(fd, buf, sizeof buf);
             if (n > 0)
                 got += static_cast<uint64_t>(n);
+            continue;
         }
+        if (gone)
+            break;
+        gone = sender_gone && sender_gone();
     }
     return got;
 }
@@ -476,12 +498,10 @@ uint64_t read_count(int fd, uint64_t want)
 TEST_CASE("a thread cancelled while its emulated sendfile waits finishes the call and holds no mapping after",
           "[cache][concurrency]")
 {
-    Scratch scratch(false);
-    REQUIRE(!scratch.dir.empty());
-    const sfshim::CacheLimits lim = limits(16 * kMiB, 16, 4 * kMiB);
-    sfshim::cache_set_limits_for_tests(lim);
-    const uint64_t size = kMiB;
-    int x = scratch.file("C", 4242, size);
+    MibFile f("C", 4242);
+    const sfshim::CacheLimits &lim = f.lim;
+    const uint64_t size = f.size;
+    int x = f.fd;
     int sv[2];
     REQUIRE(x >= 0);
     REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
@@ -497,23 +517,10 @@ TEST_CASE("a thread cancelled while its emulated sendfile waits finishes the cal
     bool blocked = wait_blocked(arg.tid.load());
     pthread_cancel(t);
     // Read everything; a thread cancelled inside the call sends no more.
-    uint64_t got = 0;
-    bool ended = false;
-    int64_t until = now_ms() + 60000;
-    char buf[65536];
-    while (got < junk + size && now_ms() < until) {
-        struct pollfd pfd = {sv[1], POLLIN, 0};
-        if (poll(&pfd, 1, 50) == 1) {
-            ssize_t n = read(sv[1], buf, sizeof buf);
-            if (n > 0)
-                got += static_cast<uint64_t>(n);
-            continue;
-        }
-        if (ended)
-            break;
-        ended = arg.ret.load() != -2 ||
-                access(("/proc/self/task/" + std::to_string(arg.tid.load())).c_str(), F_OK) != 0;
-    }
+    uint64_t got = read_count(sv[1], junk + size, [&] {
+        return arg.ret.load() != -2 ||
+               access(("/proc/self/task/" + std::to_string(arg.tid.load())).c_str(), F_OK) != 0;
+    });
     void *res = nullptr;
     pthread_join(t, &res);
     close(sv[0]);
@@ -533,12 +540,10 @@ TEST_CASE("a thread cancelled while its emulated sendfile waits finishes the cal
 // references would keep the entry mapped and the slot taken for good.
 TEST_CASE("a child forked while other threads hold a mapping lease and a buffer takes both back", "[cache][fork]")
 {
-    Scratch scratch(false);
-    REQUIRE(!scratch.dir.empty());
-    const sfshim::CacheLimits lim = limits(16 * kMiB, 16, 4 * kMiB);
-    sfshim::cache_set_limits_for_tests(lim);
-    const uint64_t size = kMiB;
-    int x = scratch.file("F", 4343, size);
+    MibFile f("F", 4343);
+    const sfshim::CacheLimits &lim = f.lim;
+    const uint64_t size = f.size;
+    int x = f.fd;
     REQUIRE(x >= 0);
     int mm[2], rw[2];
     REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, mm) == 0);
