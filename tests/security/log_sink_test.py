@@ -89,12 +89,16 @@ with open(path, "wb") as f:
     run(f.fileno())
 expect_all("a regular file at descriptor 2", open(path, "rb").read())
 
-# A terminal.
-master, slave = os.openpty()
-run(slave)
-os.close(slave)
-expect_all("a terminal at descriptor 2", drain(master))
-os.close(master)
+# A terminal (where one can be made: not counted as passed otherwise).
+try:
+    master, slave = os.openpty()
+except OSError as e:
+    print("  not run: a terminal at descriptor 2 (no pseudo-terminal here: %s)" % e)
+else:
+    run(slave)
+    os.close(slave)
+    expect_all("a terminal at descriptor 2", drain(master))
+    os.close(master)
 
 # A pipe: nothing, unless the user names descriptor 2.
 r, w = os.pipe()
