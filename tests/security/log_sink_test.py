@@ -12,6 +12,7 @@ SFSHIM_TUNE, its descriptor 2 made one kind of file, and reads what arrived.
 usage: log_sink_test.py PROBE LIBRARY
 """
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -174,5 +175,6 @@ if open(target, "rb").read() == b"precious\n":
 else:
     bad("the log went through a symbolic link into its target")
 
+shutil.rmtree(work, ignore_errors=True)
 print("%d failure(s)" % fails if fails else "all passed")
 sys.exit(1 if fails else 0)
