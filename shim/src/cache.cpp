@@ -412,10 +412,10 @@ CacheLimits cache_limits() { return limits(); }
 
 void cache_after_fork_child() {
     // Only this thread came along: an entry keeps the references it holds.
-    // One that another thread was filling or emptying is let go (its
-    // mapping, if it was made, stays unmapped-by-nobody: one segment's
-    // address space at most per such entry). The counts are then those of
-    // the live entries.
+    // One that was being filled or emptied (busy: no lease is ever held on
+    // it) is let go; its mapping, if it was made, stays unmapped by nobody,
+    // one segment's address space at most. The counts are then those of the
+    // live entries.
     size_t mapped = 0, entries = 0;
     for (size_t i = 0; i < kCacheMaxEntries; ++i) {
         Entry& e = g_table[i];
@@ -425,7 +425,7 @@ void cache_after_fork_child() {
             e.word.store(make_word(gen_of(w), kLive, static_cast<uint64_t>(mine)), std::memory_order_relaxed);
             mapped += e.len.load(std::memory_order_relaxed);
             ++entries;
-        } else if (state_of(w) == kBusy && mine == 0) {
+        } else if (state_of(w) == kBusy) {
             e.word.store(make_word(gen_of(w) + 1, kEmpty, 0), std::memory_order_relaxed);
         }
     }

@@ -324,10 +324,16 @@ __attribute__((constructor)) static void read_environment_at_load() { config(); 
 
 const Config& config() {
     auto read = [] {
-        note_stderr_at_load();
         g_complaints.count = 0;
-        g_config = config_from_env(getenv("SFSHIM_MODE"), trusted_getenv("SFSHIM_LOG"),
+        Config c = config_from_env(getenv("SFSHIM_MODE"), trusted_getenv("SFSHIM_LOG"),
                                    trusted_getenv("SFSHIM_STATS"), getenv("SFSHIM_TUNE"), collect_complaint);
+        // Descriptor 2 is looked at (three system calls) only in a process
+        // that may write a line there: most write none.
+        bool checked = c.log_sink == Sink::stderr_checked;
+        if ((checked && (c.log_level != LogLevel::off || g_complaints.count > 0)) ||
+            (c.stats == StatsTarget::text && c.stats_sink == Sink::stderr_checked))
+            note_stderr_at_load();
+        g_config = c;
         tell_complaints(g_config);
     };
     // A signal handler that interrupted this thread's own reading reads

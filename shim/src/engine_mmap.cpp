@@ -65,9 +65,10 @@ EngineResult engine_mmap(const Plan& plan, int64_t pos, size_t len, size_t moved
             size_t skip = static_cast<size_t>(at - base);
             n = min_of(n, t.mmap_window - skip);
             map_len = skip + n;
-            map = cache_known_unmappable(id) ? nullptr : map_file(plan.in_fd, base, map_len, t.mmap_populate);
+            bool known = cache_known_unmappable(id);
+            map = known ? nullptr : map_file(plan.in_fd, base, map_len, t.mmap_populate);
             if (map == nullptr) {
-                if (!cache_known_unmappable(id)) cache_note_unmappable(id, errno);
+                if (!known) cache_note_unmappable(id, errno);
                 res.cannot_map = true;
                 break;
             }

@@ -22,7 +22,8 @@ bool log_enabled(LogLevel level);
 void log_write(LogLevel level, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 
 // Remembers what descriptor 2 is now (called when the configuration is
-// read, at load): the only file Sink::stderr_checked ever writes.
+// read, at load, if a line may go there): the only file
+// Sink::stderr_checked ever writes. Never called: nothing is written there.
 void note_stderr_at_load();
 // Whether Sink::stderr_checked would write descriptor 2 now.
 bool stderr_checked_ok();

@@ -105,7 +105,7 @@ ssize_t write_output(const Plan& plan, const struct iovec* iov, int iovcnt, size
         ssize_t more = send_nowait(plan.out_fd, rest, n);
         return w + (more > 0 ? more : 0);
     }
-    // A socket that had room at the last write is tried without waiting:
+    // A socket that has not been full in this call is tried without waiting:
     // into TCP, whose buffer grows, a piece usually goes whole. Else (or
     // for what did not fit) the send waits in poll() first, which a signal
     // always ends, and is made only once poll saw room: a blocking send

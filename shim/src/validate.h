@@ -56,7 +56,7 @@ struct Plan {
     int64_t self_gap = 0;    // same_file: output position minus `pos` (transfer.cpp sets it)
     // A blocking socket's SO_SNDTIMEO as a poll() timeout, asked once per
     // call by the output's first wait (output.cpp); -2 until then. And
-    // whether the socket was full at the last write (the next one then
+    // whether the socket has been full in this call (each later write then
     // waits for room first).
     mutable int out_wait_ms = -2;
     mutable bool out_was_full = false;

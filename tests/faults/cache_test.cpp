@@ -437,6 +437,7 @@ struct CancelArg {
     int out, in;
     uint64_t size;
     sfshim_mode mode = SFSHIM_MODE_EMULATE;
+    bool kernel = false; // the kernel's own sendfile instead of the shim
     std::atomic<long> tid{0};
     std::atomic<long long> ret{-2};
 };
@@ -446,7 +447,8 @@ void *send_then_test_cancel(void *p)
     auto *a = static_cast<CancelArg *>(p);
     a->tid = static_cast<long>(syscall(SYS_gettid));
     int64_t off = 0;
-    a->ret = sfshim_sendfile_mode(a->mode, a->out, a->in, &off, a->size);
+    a->ret = a->kernel ? syscall(SYS_sendfile, a->out, a->in, &off, a->size)
+                       : sfshim_sendfile_mode(a->mode, a->out, a->in, &off, a->size);
     pthread_testcancel(); // the first cancellation point after the call
     return nullptr;
 }
@@ -492,9 +494,10 @@ uint64_t read_count(int fd, uint64_t want, const std::function<bool()> &sender_g
 } // namespace
 
 // glibc's sendfile is no cancellation point: a thread cancelled while the
-// call waits finishes it and is cancelled after. Inside the emulation the
-// waits are cancellation points, and a thread cancelled there would leave
-// its mapping lease taken for good (the entry could never be unmapped).
+// call waits finishes it and is cancelled after, as the kernel's own call
+// shows here first. Inside the emulation the waits are cancellation points,
+// and a thread cancelled there would leave its mapping lease taken for good
+// (the entry could never be unmapped).
 // Not under AddressSanitizer: it does not follow the cancelled thread's
 // unwinding, and reports the unwound frames' stale stack poisoning when the
 // thread exits (in sigaltstack, from AsanThread::Destroy).
@@ -502,40 +505,41 @@ TEST_CASE("a thread cancelled while its emulated sendfile waits finishes the cal
           "[cache][concurrency][no-asan]")
 {
     MibFile f("C", 4242);
-    const sfshim::CacheLimits &lim = f.lim;
-    const uint64_t size = f.size;
-    int x = f.fd;
-    int sv[2];
-    REQUIRE(x >= 0);
-    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
-    uint64_t junk = fill_until_full(sv[0]);
-    CancelArg arg;
-    arg.out = sv[0];
-    arg.in = x;
-    arg.size = size;
-    pthread_t t;
-    REQUIRE(pthread_create(&t, nullptr, send_then_test_cancel, &arg) == 0);
-    while (arg.tid.load() == 0)
-        sleep_ms(1);
-    bool blocked = wait_blocked(arg.tid.load());
-    pthread_cancel(t);
-    // Read everything; a thread cancelled inside the call sends no more.
-    uint64_t got = read_count(sv[1], junk + size, [&] {
-        return arg.ret.load() != -2 ||
-               access(("/proc/self/task/" + std::to_string(arg.tid.load())).c_str(), F_OK) != 0;
-    });
-    void *res = nullptr;
-    pthread_join(t, &res);
-    close(sv[0]);
-    close(sv[1]);
-    CHECK(blocked);
-    CHECK(res == PTHREAD_CANCELED);
-    CHECK(arg.ret.load() == static_cast<long long>(size));
-    CHECK(got == junk + size);
+    REQUIRE(f.fd >= 0);
+    for (bool kernel : {true, false}) {
+        INFO((kernel ? "the kernel's sendfile" : "the shim, EMULATE"));
+        int sv[2];
+        REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+        uint64_t junk = fill_until_full(sv[0]);
+        CancelArg arg;
+        arg.out = sv[0];
+        arg.in = f.fd;
+        arg.size = f.size;
+        arg.kernel = kernel;
+        pthread_t t;
+        REQUIRE(pthread_create(&t, nullptr, send_then_test_cancel, &arg) == 0);
+        while (arg.tid.load() == 0)
+            sleep_ms(1);
+        bool blocked = wait_blocked(arg.tid.load());
+        pthread_cancel(t);
+        // Read everything; a thread cancelled inside the call sends no more.
+        uint64_t got = read_count(sv[1], junk + f.size, [&] {
+            return arg.ret.load() != -2 ||
+                   access(("/proc/self/task/" + std::to_string(arg.tid.load())).c_str(), F_OK) != 0;
+        });
+        void *res = nullptr;
+        pthread_join(t, &res);
+        close(sv[0]);
+        close(sv[1]);
+        CHECK(blocked);
+        CHECK(res == PTHREAD_CANCELED);
+        CHECK(arg.ret.load() == static_cast<long long>(f.size));
+        CHECK(got == junk + f.size);
+    }
     // No reference left: every entry is idle, and dropping idle ones empties the cache.
-    sfshim::cache_set_limits_for_tests(lim);
+    sfshim::cache_set_limits_for_tests(f.lim);
     CHECK(cache_now().entries == 0);
-    close(x);
+    close(f.fd);
 }
 
 // A child forked while other threads hold a cache lease and a read/write
