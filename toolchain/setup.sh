@@ -15,7 +15,7 @@
 set -euo pipefail
 
 BASE_PACKAGES=(catch2 libseccomp-dev strace pkg-config clang python3)
-SERVERS_PACKAGES=(apache2 nginx-light lighttpd wrk curl)
+SERVERS_PACKAGES=(apache2 nginx-light lighttpd wrk curl vsftpd busybox uwsgi-core uwsgi-plugin-python3)
 BENCH_PACKAGES=(python3-matplotlib)
 # The multilib compilers (libc6-dev-i386, 32-bit libstdc++) and libseccomp for
 # i386 (the test harness and sfshim-nosendfile link it). libseccomp-dev is

@@ -141,7 +141,7 @@ bool parse_stats(const char* text, Config* out) {
     size_t len = strlen(text);
     if (len >= sizeof out->stats_path) return false;
     memcpy(out->stats_path, text, len + 1);
-    out->stats = StatsTarget::file_json;
+    out->stats = StatsTarget::live_file;
     return true;
 }
 

@@ -11,7 +11,8 @@ namespace sfshim {
 
 enum class LogLevel { off = 0, error = 1, warn = 2, info = 3, debug = 4 };
 
-enum class StatsTarget { none, text, file_json };
+// SFSHIM_STATS: none; text at exit (stderr, fd2); the live stats file (a path: stats_file.h).
+enum class StatsTarget { none, text, live_file };
 
 // Where the shim's own lines go (the log, the stats' text, a complaint
 // about a variable): never into a descriptor the program uses for its data
@@ -66,7 +67,7 @@ bool parse_log_level(const char* text, LogLevel* out);
 // "fd2" or a path (with "%p").
 bool parse_log(const char* text, Config* out);
 // "stderr" -> text on descriptor 2 when it is checked safe, "fd2" -> text on
-// descriptor 2 whatever it is, a path -> file_json; empty or "0"/"off" -> none.
+// descriptor 2 whatever it is, a path -> live_file; empty or "0"/"off" -> none.
 bool parse_stats(const char* text, Config* out);
 const char* mode_name(sfshim_mode mode);
 

@@ -29,6 +29,10 @@ public:
         return run_slow(f);
     }
 
+    // In a fork child (one thread, before anything else runs): to be run
+    // again there, for the child's own sake.
+    void reset_in_child() { state_.store(kIdle, std::memory_order_relaxed); }
+
 private:
     // kIdle, kDone, or the pid of the process whose thread is running it.
     static constexpr int kIdle = 0, kDone = -1;

@@ -195,6 +195,7 @@ ssize_t dispatch_any(sfshim_mode mode, int out_fd, int in_fd, OffsetRef offset, 
     // without it: the init only announces the library and sets up the
     // counters' reset in forked children.)
     g_init_once.run(init);
+    stats_claim();
     stat_add(Counter::calls);
 
     // AUTO passes the call to the kernel only where the kernel's answers are
@@ -227,6 +228,7 @@ ssize_t dispatch_any(sfshim_mode mode, int out_fd, int in_fd, OffsetRef offset, 
         }
         int err = errno;
         if (err == ENOSYS && !g_kernel_enosys.exchange(true, std::memory_order_relaxed)) {
+            stats_note_kernel_enosys();
             SFSHIM_LOG(info, "the kernel has no sendfile (ENOSYS): emulating from now on");
         }
         stat_add(Counter::fallbacks);

@@ -5,7 +5,9 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -14,54 +16,140 @@
 #include "common.h"
 #include "config.h"
 #include "log.h"
+#include "once.h"
+#include "platform/platform.h"
 #include "policy.h"
+#include "stats_format.h"
 
 namespace sfshim {
 namespace {
 
 constexpr size_t kCounters = static_cast<size_t>(Counter::count_);
-std::atomic<uint64_t> g_counters[kCounters];
+using Atomic64 = std::atomic<uint64_t>;
 // Lock-free: updated from many threads at once, read at exit, and never a
 // call into libatomic. Asked for std::atomic's own 8-byte alignment:
 // is_always_lock_free is false under clang -m32, which answers for a plain
 // uint64_t there (4-byte aligned on i386).
-static_assert(alignof(std::atomic<uint64_t>) >= sizeof(uint64_t), "counters must be naturally aligned");
+static_assert(alignof(Atomic64) >= sizeof(uint64_t), "counters must be naturally aligned");
+static_assert(sizeof(Atomic64) == sizeof(uint64_t), "a counter is a slot's word");
 static_assert(__atomic_always_lock_free(sizeof(uint64_t), nullptr), "counters must be lock-free");
 
-std::atomic<uint64_t>& at(Counter c) { return g_counters[static_cast<size_t>(c)]; }
+// The process's own counters: where it counts until it has a slot in a live
+// stats file, and always when it has none.
+Atomic64 g_local[kCounters];
+// Where the counters are now: g_local, or the slot's words.
+std::atomic<Atomic64*> g_active{g_local};
 
-// A child starts with its own counts: each process reports what it did.
-void reset_counts() {
-    for (auto& c : g_counters) c.store(0, std::memory_order_relaxed);
+// The live stats file, mapped at load (null: none), and this process's slot
+// in it once claimed (null before, and in a fork child until its first call).
+sfshim_stats_header* g_file = nullptr;
+sfshim_stats_slot* g_slot = nullptr;
+Once g_claim_once;
+
+Atomic64& at(Counter c) { return g_active.load(std::memory_order_acquire)[static_cast<size_t>(c)]; }
+
+// The file's words, shared with other processes: atomic views of them.
+// (The mapping is page-aligned; every word the layout has is naturally
+// aligned within it.)
+template <class T>
+std::atomic<T>& word(T& w) {
+    static_assert(sizeof(std::atomic<T>) == sizeof(T), "same size");
+    return *reinterpret_cast<std::atomic<T>*>(&w);
 }
 
+sfshim_stats_slot* slot_at(sfshim_stats_header* h, uint32_t i) {
+    return reinterpret_cast<sfshim_stats_slot*>(reinterpret_cast<char*>(h) + SFSHIM_STATS_HEADER_SIZE +
+                                                size_t{i} * SFSHIM_STATS_SLOT_SIZE);
+}
+
+uint64_t now_ns() {
+    struct timespec ts;
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0) return 0;
+    return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// Takes this process's slot: the next free one, or the shared slot 0 when
+// every other is taken. Counts made before (by a signal handler that
+// interrupted this) move into it.
+void claim_slot() {
+    sfshim_stats_header* h = g_file;
+    if (h == nullptr) return;
+    uint32_t n = word(h->claimed).fetch_add(1, std::memory_order_relaxed);
+    sfshim_stats_slot* s;
+    if (n + 1 < SFSHIM_STATS_SLOTS) {
+        s = slot_at(h, n + 1);
+        s->pid = static_cast<int32_t>(getpid());
+        s->started_ns = now_ns();
+        s->mode = static_cast<uint32_t>(config().mode);
+        if (kernel_answered_enosys()) word(s->kernel_enosys).store(1, std::memory_order_relaxed);
+        word(s->state).store(SFSHIM_SLOT_LIVE, std::memory_order_release);
+        g_slot = s;
+    } else {
+        s = slot_at(h, 0);
+        word(h->shared_processes).fetch_add(1, std::memory_order_relaxed);
+        if (kernel_answered_enosys()) word(s->kernel_enosys).store(1, std::memory_order_relaxed);
+        word(s->state).store(SFSHIM_SLOT_SHARED, std::memory_order_release);
+        g_slot = nullptr;  // not this process's alone: no exit stamp
+    }
+    Atomic64* counters = reinterpret_cast<Atomic64*>(s->counters);
+    g_active.store(counters, std::memory_order_release);
+    for (size_t i = 0; i < kCounters; ++i)
+        if (uint64_t v = g_local[i].exchange(0, std::memory_order_relaxed))
+            counters[i].fetch_add(v, std::memory_order_relaxed);
+}
+
+// A forked child counts from zero, in its own memory until its first call
+// takes it a slot of its own (the parent's slot and file mapping stay the
+// parent's: a MAP_SHARED mapping is shared across fork).
+void after_fork_in_child() {
+    g_active.store(g_local, std::memory_order_relaxed);
+    for (auto& c : g_local) c.store(0, std::memory_order_relaxed);
+    g_slot = nullptr;
+    g_claim_once.reset_in_child();
+}
+
+// Maps the live stats file when the library loads: before the program can
+// chroot or drop privileges, and before a server clears its environment.
+__attribute__((constructor)) void map_live_file_at_load() {
+    ErrnoGuard keep_errno;
+    const Config& cfg = config();
+    if (cfg.stats != StatsTarget::live_file) return;
+    char path[600];
+    if (!expand_stats_path(cfg.stats_path, static_cast<long>(getpid()), path, sizeof path)) {
+        SFSHIM_LOG(warn, "SFSHIM_STATS: the path does not fit once %%p is expanded; not counting in a file");
+        return;
+    }
+    int err = 0;
+    g_file = map_live_stats_file(path, &err);
+    if (g_file == nullptr)
+        SFSHIM_LOG(warn, "SFSHIM_STATS: not counting in %s: %s", path,
+                   err == EINVAL ? "not a regular file"
+                   : err == ELOOP ? "a symbolic link"
+                   : err == EEXIST ? "not a stats file of this version (remove it)"
+                                   : strerror(err));
+}
 
 // Runs at exit in every process that loaded the library; silent unless asked.
 __attribute__((destructor)) void report_at_exit() {
     ErrnoGuard keep_errno;
     const Config& cfg = config();
-    if (cfg.stats == StatsTarget::none) return;
-    sfshim_stats s = stats_snapshot();
-    if (s.calls == 0) return;  // a helper process that never sent a file: no noise
-    long pid = static_cast<long>(getpid());
-    char buf[2048];
-    if (cfg.stats == StatsTarget::text) {
+    if (sfshim_stats_slot* s = g_slot) {
+        // The exit stamp: the cache's figures now, and the state last.
         sfshim_cache_stats c = cache_stats();
-        size_t n = format_stats_text(s, pid, buf, sizeof buf, &c);
-        write_line(cfg.stats_sink, nullptr, buf, n);
-        return;
+        s->cache_entries = c.entries;
+        s->cache_mapped_bytes = c.mapped_bytes;
+        s->cache_peak_mapped_bytes = c.peak_mapped_bytes;
+        s->cache_cap_bytes = c.cap_bytes;
+        s->ended_ns = now_ns();
+        word(s->state).store(SFSHIM_SLOT_EXITED, std::memory_order_release);
     }
-    char path[600];
-    if (!expand_stats_path(cfg.stats_path, pid, path, sizeof path)) {
-        SFSHIM_LOG(warn, "SFSHIM_STATS: the path does not fit once %%p is expanded; no report");
-        return;
-    }
+    if (cfg.stats != StatsTarget::text) return;
+    sfshim_stats st = stats_snapshot();
+    if (st.calls == 0) return;  // a helper process that never sent a file: no noise
+    char buf[2048];
     sfshim_cache_stats c = cache_stats();
-    size_t n = format_stats_json(s, pid, mode_name(cfg.mode), buf, sizeof buf, &c);
-    // Failing costs the program nothing: a line only when logging is on.
-    if (int err = append_stats_line(path, buf, n))
-        SFSHIM_LOG(warn, "SFSHIM_STATS: no report written to %s: %s", path,
-                   err == EINVAL ? "not a regular file" : err == ELOOP ? "a symbolic link" : strerror(err));
+    size_t n = format_stats_text(st, static_cast<long>(getpid()), buf, sizeof buf, &c);
+    write_line(cfg.stats_sink, nullptr, buf, n);
 }
 
 }  // namespace
@@ -92,12 +180,82 @@ int append_stats_line(const char* path, const char* line, size_t len) {
 
 namespace {
 
-size_t clamp_len(int n, size_t size) {
-    if (n < 0 || size == 0) return 0;
-    return min_of(static_cast<size_t>(n), size - 1);
+// Makes the file whole: its blocks allocated (a full disk is an error now,
+// never SIGBUS in a write through the mapping later). Processes that find
+// it new at once may all do this: neither call changes what is written.
+int make_whole(int fd, off_t size) {
+    if (size == static_cast<off_t>(SFSHIM_STATS_FILE_SIZE)) return 0;
+    if (size > static_cast<off_t>(SFSHIM_STATS_FILE_SIZE)) return EEXIST;
+    if (size > 0) {  // begun: by another process of ours, or something else
+        uint64_t magic = 0;
+        ssize_t got = pread(fd, &magic, sizeof magic, 0);
+        if (got < 0) return errno;
+        if (magic != 0 && magic != SFSHIM_STATS_MAGIC) return EEXIST;
+    }
+    int err = platform::allocate_file(fd, static_cast<off_t>(SFSHIM_STATS_FILE_SIZE));
+    if (err == 0) return 0;
+    // No fallocate here (a file system, an old kernel, a compat layer): a
+    // sparse file, whose blocks come as the slots are written.
+    if (err != EOPNOTSUPP && err != ENOSYS && err != EINVAL) return err;
+    return ftruncate(fd, static_cast<off_t>(SFSHIM_STATS_FILE_SIZE)) == 0 ? 0 : errno;
 }
 
 }  // namespace
+
+sfshim_stats_header* map_live_stats_file(const char* path, int* err) {
+    ErrnoGuard keep_errno;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK, 0644);
+    if (fd < 0) {
+        *err = errno;
+        return nullptr;
+    }
+    struct stat st;
+    int e = fstat(fd, &st) != 0 ? errno : !S_ISREG(st.st_mode) ? EINVAL : make_whole(fd, st.st_size);
+    if (e == 0 && (fstat(fd, &st) != 0 || st.st_size != static_cast<off_t>(SFSHIM_STATS_FILE_SIZE)))
+        e = EEXIST;  // changed under us
+    void* p = MAP_FAILED;
+    if (e == 0) {
+        p = mmap(nullptr, SFSHIM_STATS_FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (p == MAP_FAILED) e = errno;
+    }
+    close(fd);
+    if (e != 0) {
+        *err = e;
+        return nullptr;
+    }
+    auto* h = static_cast<sfshim_stats_header*>(p);
+    // The geometry first, the magic last: a reader that sees the magic sees
+    // the rest. Every process writes the same values.
+    word(h->slot_size).store(SFSHIM_STATS_SLOT_SIZE, std::memory_order_relaxed);
+    word(h->slots).store(SFSHIM_STATS_SLOTS, std::memory_order_relaxed);
+    uint64_t expected = 0;
+    if (!word(h->magic).compare_exchange_strong(expected, SFSHIM_STATS_MAGIC, std::memory_order_release) &&
+        expected != SFSHIM_STATS_MAGIC) {
+        munmap(p, SFSHIM_STATS_FILE_SIZE);
+        *err = EEXIST;
+        return nullptr;
+    }
+    return h;
+}
+
+sfshim_stats_header* live_stats_file() { return g_file; }
+
+void stats_claim() {
+    if (g_file == nullptr) return;
+    // A signal handler that interrupted this thread's own claim counts in
+    // g_local; the claim moves those counts into the slot.
+    g_claim_once.run(claim_slot);
+}
+
+void stats_note_kernel_enosys() {
+    if (g_file == nullptr) return;
+    Atomic64* active = g_active.load(std::memory_order_acquire);
+    if (active == g_local) return;  // the claim sets it
+    // The slot holding these counters.
+    auto* s = reinterpret_cast<sfshim_stats_slot*>(reinterpret_cast<char*>(active) -
+                                                   offsetof(sfshim_stats_slot, counters));
+    word(s->kernel_enosys).store(1, std::memory_order_relaxed);
+}
 
 void stat_add(Counter c, uint64_t n) { at(c).fetch_add(n, std::memory_order_relaxed); }
 uint64_t stat_get(Counter c) { return at(c).load(std::memory_order_relaxed); }
@@ -122,83 +280,22 @@ sfshim_stats stats_snapshot() {
     return s;
 }
 
-void stats_reset() { reset_counts(); }
+void stats_reset() {
+    Atomic64* active = g_active.load(std::memory_order_acquire);
+    for (size_t i = 0; i < kCounters; ++i) active[i].store(0, std::memory_order_relaxed);
+}
 
-void stats_init() { pthread_atfork(nullptr, nullptr, reset_counts); }
-
-namespace {
-// "512 B", "3.5 KiB", "460.5 MiB": bytes at a glance.
-struct Human {
-    char text[32];
-    explicit Human(uint64_t bytes) {
-        static const char* const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-        double v = static_cast<double>(bytes);
-        int u = 0;
-        while (v >= 1024 && u < 5) {
-            v /= 1024;
-            ++u;
-        }
-        if (u == 0)
-            snprintf(text, sizeof text, "%llu B", static_cast<unsigned long long>(bytes));
-        else
-            snprintf(text, sizeof text, "%.1f %s", v, units[u]);
-    }
-};
-}  // namespace
+void stats_init() { pthread_atfork(nullptr, nullptr, after_fork_in_child); }
 
 size_t format_stats_text(const sfshim_stats& s, long pid, char* buf, size_t size, const sfshim_cache_stats* c) {
-    using ull = unsigned long long;
-    int n = snprintf(buf, size,
-                     "sfshim[%ld]: %llu sendfile calls, %s\n"
-                     "  kernel    %8llu calls  %s\n"
-                     "  emulated  %8llu calls  mmap-writev %llu (%s), read/write %llu (%s)\n"
-                     "  fallbacks %8llu        kernel sendfile %s; mmap to read/write %llu\n"
-                     "  errors    %8llu        retries (EAGAIN, EINTR) %llu\n",
-                     pid, ull(s.calls), Human(s.bytes).text, ull(s.native_calls), Human(s.native_bytes).text,
-                     ull(s.emulated_calls), ull(s.mmap_calls), Human(s.mmap_bytes).text, ull(s.rw_calls),
-                     Human(s.rw_bytes).text, ull(s.fallbacks),
-                     s.kernel_enosys ? "answered ENOSYS" : "not ENOSYS", ull(s.mmap_fallbacks),
-                     ull(s.errors), ull(s.retries));
-    size_t len = clamp_len(n, size);
-    if (c != nullptr && len + 1 < size) {
-        n = snprintf(buf + len, size - len,
-                     "  cache     %8llu hits   misses %llu, bypasses %llu, evictions %llu; %llu entries, %s mapped "
-                     "(peak %s, cap %s)\n",
-                     ull(c->hits), ull(c->misses), ull(c->bypasses), ull(c->evictions), ull(c->entries),
-                     Human(c->mapped_bytes).text, Human(c->peak_mapped_bytes).text, Human(c->cap_bytes).text);
-        len += clamp_len(n, size - len);
-    }
-    return len;
+    char who[32];
+    snprintf(who, sizeof who, "sfshim[%ld]", pid);
+    return sfshim_format_text(&s, who, buf, size, c);
 }
 
 size_t format_stats_json(const sfshim_stats& s, long pid, const char* mode, char* buf, size_t size,
                          const sfshim_cache_stats* c) {
-    using ull = unsigned long long;
-    int n = snprintf(buf, size,
-                     "{\"pid\":%ld,\"mode\":\"%s\",\"calls\":%llu,\"bytes\":%llu,"
-                     "\"native_calls\":%llu,\"native_bytes\":%llu,\"emulated_calls\":%llu,"
-                     "\"mmap_calls\":%llu,\"mmap_bytes\":%llu,\"rw_calls\":%llu,\"rw_bytes\":%llu,"
-                     "\"fallbacks\":%llu,\"mmap_fallbacks\":%llu,\"errors\":%llu,\"retries\":%llu,"
-                     "\"kernel_enosys\":%s",
-                     pid, mode, ull(s.calls), ull(s.bytes), ull(s.native_calls), ull(s.native_bytes),
-                     ull(s.emulated_calls), ull(s.mmap_calls), ull(s.mmap_bytes), ull(s.rw_calls),
-                     ull(s.rw_bytes), ull(s.fallbacks), ull(s.mmap_fallbacks), ull(s.errors),
-                     ull(s.retries), s.kernel_enosys ? "true" : "false");
-    size_t len = clamp_len(n, size);
-    if (c != nullptr && len + 1 < size) {
-        n = snprintf(buf + len, size - len,
-                     ",\"cache_hits\":%llu,\"cache_misses\":%llu,\"cache_bypasses\":%llu,\"cache_evictions\":%llu,"
-                     "\"cache_entries\":%llu,\"cache_mapped_bytes\":%llu,\"cache_peak_mapped_bytes\":%llu,"
-                     "\"cache_cap_bytes\":%llu",
-                     ull(c->hits), ull(c->misses), ull(c->bypasses), ull(c->evictions), ull(c->entries),
-                     ull(c->mapped_bytes), ull(c->peak_mapped_bytes), ull(c->cap_bytes));
-        len += clamp_len(n, size - len);
-    }
-    if (len + 2 < size) {
-        memcpy(buf + len, "}\n", 3);
-        len += 2;
-    }
-    return len;
+    return sfshim_format_json(&s, pid, mode, buf, size, c, nullptr);
 }
 
 }  // namespace sfshim

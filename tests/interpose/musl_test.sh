@@ -33,11 +33,15 @@ for mode in auto emulate mmap rw; do
     diff -u "$work/kernel.txt" "$work/$mode.txt" || fail "mode $mode differs from the kernel"
 done
 
-# The exit report of a musl process.
-"$nosf" -- env SFSHIM_STATS="$work/stats.%p.json" LD_PRELOAD="$lib" "$probe" > "$work/stats-run.txt"
+# The live stats of a musl process.
+"$nosf" -- env SFSHIM_STATS="$work/musl.stats" LD_PRELOAD="$lib" "$probe" > "$work/stats-run.txt"
 diff -u "$work/kernel.txt" "$work/stats-run.txt" || fail "the run with stats differs from the kernel"
-grep -q '"kernel_enosys":true' "$work"/stats.*.json || fail "stats do not show the kernel's ENOSYS"
-grep -q '"emulated_calls":[1-9]' "$work"/stats.*.json || fail "stats show no emulated call"
+PYTHONPATH="$(dirname "$0")/../support" python3 -c 'import sys, live_stats
+slots = live_stats.read(sys.argv[1])[1]
+assert len(slots) == 1, "%d slots" % len(slots)
+assert slots[0]["kernel_enosys"], "no kernel ENOSYS"
+assert slots[0]["emulated_calls"] > 0, "no emulated call"
+assert slots[0]["state"] == "exited", slots[0]["state"]' "$work/musl.stats" || fail "the stats file does not show the musl process's emulated calls"
 
 command -v strace >/dev/null 2>&1 || fail "strace is missing (toolchain/setup.sh installs it)"
 strace -f -qq -e 'trace=/^sendfile' -o "$work/strace.txt" \

@@ -48,7 +48,7 @@ TEST_CASE("stats go to stderr, to a file, or nowhere", "[config]") {
     Config c;
     CHECK((parse_stats("stderr", &c) && c.stats == StatsTarget::text && c.stats_sink == Sink::stderr_checked));
     CHECK((parse_stats("fd2", &c) && c.stats == StatsTarget::text && c.stats_sink == Sink::fd2));
-    CHECK((parse_stats("/tmp/s.%p.json", &c) && c.stats == StatsTarget::file_json));
+    CHECK((parse_stats("/tmp/s.%p.json", &c) && c.stats == StatsTarget::live_file));
     CHECK(std::string(c.stats_path) == "/tmp/s.%p.json");
     CHECK((parse_stats("", &c) && c.stats == StatsTarget::none));
     CHECK((parse_stats("off", &c) && c.stats == StatsTarget::none));

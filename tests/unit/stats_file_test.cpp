@@ -1,8 +1,10 @@
-// SFSHIM_STATS's file: what is opened and how the report is appended.
+// The files the shim writes by path: what is opened, how a line is
+// appended (the log file), and how the live stats file is made and shared.
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +18,7 @@
 
 #include "platform/platform.h"
 #include "stats.h"
+#include "stats_format.h"
 
 using namespace sfshim;
 
@@ -126,4 +129,130 @@ TEST_CASE("a process started by its own user has no elevated rights", "[stats]")
     // The test runs unprivileged or as root, never set-user-ID: AT_SECURE is 0
     // (tests/security/setuid_test.sh checks the other side).
     CHECK_FALSE(platform::elevated_rights());
+}
+
+namespace {
+
+off_t size_of(const std::string& path) {
+    struct stat st;
+    return stat(path.c_str(), &st) == 0 ? st.st_size : -1;
+}
+
+}  // namespace
+
+TEST_CASE("the live stats file is made whole, and found again", "[stats]") {
+    TempDir d;
+    std::string p = d.at("live.stats");
+    int err = 0;
+    sfshim_stats_header* h = map_live_stats_file(p.c_str(), &err);
+    REQUIRE(h != nullptr);
+    CHECK(h->magic == SFSHIM_STATS_MAGIC);
+    CHECK(h->slots == SFSHIM_STATS_SLOTS);
+    CHECK(size_of(p) == static_cast<off_t>(SFSHIM_STATS_FILE_SIZE));
+    // Allocated, not sparse: a full disk is found now, not as SIGBUS later.
+    struct stat st;
+    REQUIRE(stat(p.c_str(), &st) == 0);
+    CHECK(static_cast<uint64_t>(st.st_blocks) * 512 >= SFSHIM_STATS_FILE_SIZE);
+    h->claimed = 7;
+    sfshim_stats_header* again = map_live_stats_file(p.c_str(), &err);
+    REQUIRE(again != nullptr);
+    CHECK(again->claimed == 7);  // the same file, not made anew
+    munmap(h, SFSHIM_STATS_FILE_SIZE);
+    munmap(again, SFSHIM_STATS_FILE_SIZE);
+}
+
+TEST_CASE("a file that is not a live stats file is left as it is", "[stats]") {
+    TempDir d;
+    int err = 0;
+    SECTION("an old report of JSON lines") {
+        std::string p = d.at("old.json");
+        std::ofstream(p) << "{\"pid\":1,\"calls\":3}\n";
+        CHECK(map_live_stats_file(p.c_str(), &err) == nullptr);
+        CHECK(err == EEXIST);
+        CHECK(slurp(p) == "{\"pid\":1,\"calls\":3}\n");
+    }
+    SECTION("a larger file") {
+        std::string p = d.at("big");
+        std::ofstream(p) << std::string(SFSHIM_STATS_FILE_SIZE + 1, '\0');
+        CHECK(map_live_stats_file(p.c_str(), &err) == nullptr);
+        CHECK(err == EEXIST);
+        CHECK(size_of(p) == static_cast<off_t>(SFSHIM_STATS_FILE_SIZE) + 1);
+    }
+    SECTION("a symbolic link, a directory, a FIFO") {
+        std::string target = d.at("target"), link = d.at("link");
+        std::ofstream(target) << "precious";
+        REQUIRE(symlink(target.c_str(), link.c_str()) == 0);
+        CHECK(map_live_stats_file(link.c_str(), &err) == nullptr);
+        CHECK(err == ELOOP);
+        CHECK(slurp(target) == "precious");
+        CHECK(map_live_stats_file(d.path.c_str(), &err) == nullptr);
+        CHECK(err == EISDIR);
+        std::string fifo = d.at("fifo");
+        REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+        CHECK(map_live_stats_file(fifo.c_str(), &err) == nullptr);
+        CHECK(err == EINVAL);
+    }
+}
+
+TEST_CASE("processes that find the live stats file new at once share one", "[stats]") {
+    TempDir d;
+    std::string p = d.at("race.stats");
+    constexpr int kProcs = 16;
+    for (int i = 0; i < kProcs; ++i) {
+        pid_t pid = fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            int err = 0;
+            sfshim_stats_header* h = map_live_stats_file(p.c_str(), &err);
+            if (h == nullptr || h->magic != SFSHIM_STATS_MAGIC) _exit(1);
+            __atomic_fetch_add(&h->claimed, 1, __ATOMIC_RELAXED);
+            _exit(0);
+        }
+    }
+    int failed = 0;
+    for (int i = 0; i < kProcs; ++i) {
+        int st = 0;
+        wait(&st);
+        failed += !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    CHECK(failed == 0);
+    int err = 0;
+    sfshim_stats_header* h = map_live_stats_file(p.c_str(), &err);
+    REQUIRE(h != nullptr);
+    CHECK(h->claimed == kProcs);  // no process made the file over another's
+    munmap(h, SFSHIM_STATS_FILE_SIZE);
+}
+
+TEST_CASE("a slot's words are read as the counters they are", "[stats]") {
+    // stats_format.h names the slot's words by hand; the Counter list is the
+    // order they are written in.
+    sfshim_stats_slot slot{};
+    for (int i = 0; i < SFSHIM_COUNTER_COUNT; ++i) slot.counters[i] = 1000 + static_cast<uint64_t>(i);
+    slot.kernel_enosys = 1;
+    slot.cache_entries = 5;
+    slot.cache_cap_bytes = 9;
+    sfshim_stats s;
+    sfshim_cache_stats c;
+    sfshim_slot_read(&slot, &s, &c);
+    auto w = [](Counter k) { return 1000 + static_cast<uint64_t>(k); };
+    CHECK(s.calls == w(Counter::calls));
+    CHECK(s.native_calls == w(Counter::native_calls));
+    CHECK(s.emulated_calls == w(Counter::emulated_calls));
+    CHECK(s.mmap_calls == w(Counter::mmap_calls));
+    CHECK(s.rw_calls == w(Counter::rw_calls));
+    CHECK(s.bytes == w(Counter::bytes));
+    CHECK(s.native_bytes == w(Counter::native_bytes));
+    CHECK(s.mmap_bytes == w(Counter::mmap_bytes));
+    CHECK(s.rw_bytes == w(Counter::rw_bytes));
+    CHECK(s.fallbacks == w(Counter::fallbacks));
+    CHECK(s.mmap_fallbacks == w(Counter::mmap_fallbacks));
+    CHECK(s.errors == w(Counter::errors));
+    CHECK(s.retries == w(Counter::retries));
+    CHECK(c.hits == w(Counter::cache_hits));
+    CHECK(c.misses == w(Counter::cache_misses));
+    CHECK(c.bypasses == w(Counter::cache_bypasses));
+    CHECK(c.evictions == w(Counter::cache_evictions));
+    CHECK(s.kernel_enosys == 1);
+    CHECK(c.entries == 5);
+    CHECK(c.cap_bytes == 9);
 }

@@ -337,5 +337,16 @@ void* map_anonymous(size_t size) {
 }
 
 void unmap_anonymous(void* p, size_t size) { munmap(p, size); }
+// posix_fallocate where the system has it (it returns the errno); macOS has
+// none.
+int allocate_file(int fd, off_t size) {
+#if defined(__APPLE__)
+    (void)fd;
+    (void)size;
+    return EOPNOTSUPP;
+#else
+    return posix_fallocate(fd, 0, size);
+#endif
+}
 
 }  // namespace sfshim::platform

@@ -357,6 +357,9 @@ void* map_anonymous(size_t size) {
 }
 
 void unmap_anonymous(void* p, size_t size) { munmap(p, size); }
+// The kernel's call alone: where the file system cannot, glibc's
+// posix_fallocate writes into the file itself, which other processes share.
+int allocate_file(int fd, off_t size) { return fallocate(fd, 0, 0, size) == 0 ? 0 : errno; }
 int map_prefault_flag() { return MAP_POPULATE; }
 
 namespace {

@@ -114,4 +114,9 @@ int mapping_deleted(const void* addr, size_t len);
 void* map_anonymous(size_t size);
 void unmap_anonymous(void* p, size_t size);
 
+// Allocates the blocks of [0, size) of a regular file, growing it to `size`
+// (fallocate, posix_fallocate): 0, or an errno (EOPNOTSUPP or ENOSYS where
+// the file system or the system cannot).
+int allocate_file(int fd, off_t size);
+
 }  // namespace sfshim::platform
