@@ -211,8 +211,10 @@ sfshim_stats_header* map_live_stats_file(const char* path, int* err) {
     }
     struct stat st;
     int e = fstat(fd, &st) != 0 ? errno : !S_ISREG(st.st_mode) ? EINVAL : make_whole(fd, st.st_size);
-    if (e == 0 && (fstat(fd, &st) != 0 || st.st_size != static_cast<off_t>(SFSHIM_STATS_FILE_SIZE)))
-        e = EEXIST;  // changed under us
+    // Made whole just now: as large as it should be (or changed under us).
+    if (e == 0 && st.st_size != static_cast<off_t>(SFSHIM_STATS_FILE_SIZE) &&
+        (fstat(fd, &st) != 0 || st.st_size != static_cast<off_t>(SFSHIM_STATS_FILE_SIZE)))
+        e = EEXIST;
     void* p = MAP_FAILED;
     if (e == 0) {
         p = mmap(nullptr, SFSHIM_STATS_FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
