@@ -184,20 +184,24 @@ namespace {
 // never SIGBUS in a write through the mapping later). Processes that find
 // it new at once may all do this: neither call changes what is written.
 int make_whole(int fd, off_t size) {
-    if (size == static_cast<off_t>(SFSHIM_STATS_FILE_SIZE)) return 0;
-    if (size > static_cast<off_t>(SFSHIM_STATS_FILE_SIZE)) return EEXIST;
+    const off_t whole = static_cast<off_t>(SFSHIM_STATS_FILE_SIZE);
+    if (size == whole) return 0;
+    if (size > whole) return EEXIST;
     if (size > 0) {  // begun: by another process of ours, or something else
         uint64_t magic = 0;
         ssize_t got = pread(fd, &magic, sizeof magic, 0);
         if (got < 0) return errno;
         if (magic != 0 && magic != SFSHIM_STATS_MAGIC) return EEXIST;
     }
-    int err = platform::allocate_file(fd, static_cast<off_t>(SFSHIM_STATS_FILE_SIZE));
-    if (err == 0) return 0;
-    // No fallocate here (a file system, an old kernel, a compat layer): a
-    // sparse file, whose blocks come as the slots are written.
-    if (err != EOPNOTSUPP && err != ENOSYS && err != EINVAL) return err;
-    return ftruncate(fd, static_cast<off_t>(SFSHIM_STATS_FILE_SIZE)) == 0 ? 0 : errno;
+    int err = platform::allocate_file(fd, whole);
+    // No allocation ahead here (a file system, an old kernel, a compat
+    // layer): a sparse file, whose blocks come as the slots are written.
+    if (err != 0 && err != EOPNOTSUPP && err != ENOSYS && err != EINVAL) return err;
+    // Grown, unless the call did nothing (a layer may take it as a no-op).
+    struct stat st;
+    if (fstat(fd, &st) != 0) return errno;
+    if (st.st_size < whole && ftruncate(fd, whole) != 0) return errno;
+    return 0;
 }
 
 }  // namespace
