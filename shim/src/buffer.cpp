@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
+// The read/write engine's buffer pool (buffer.h says how it is shared).
 #include "buffer.h"
 
 #include <stdint.h>

@@ -272,17 +272,6 @@ void* map_file(int fd, int64_t offset, size_t len, bool prefault) {
     return map;
 }
 
-FileId file_id(const struct stat& st) {
-#if defined(__APPLE__)
-    const struct timespec& ctime = st.st_ctimespec;
-#else
-    const struct timespec& ctime = st.st_ctim;
-#endif
-    return FileId{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), static_cast<int64_t>(st.st_size),
-                  static_cast<uint64_t>(st.st_nlink),
-                  static_cast<int64_t>(ctime.tv_sec) * 1000000000 + static_cast<int64_t>(ctime.tv_nsec)};
-}
-
 void MapLease::release() {
     if (entry_ < 0) return;
     g_table[entry_].word.fetch_sub(1, std::memory_order_release);
@@ -476,7 +465,3 @@ void cache_set_limits_for_tests(const CacheLimits& lim) {
 }
 
 }  // namespace sfshim
-
-extern "C" SFSHIM_API void sfshim_cache_stats_get(struct sfshim_cache_stats* out) {
-    if (out != nullptr) *out = sfshim::cache_stats();
-}

@@ -30,6 +30,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "plan.h"
 #include "sfshim/sfshim.h"
 
 namespace sfshim {
@@ -49,15 +50,6 @@ struct CacheLimits {
     uint32_t idle_ms; // an entry unused this long is dropped at the next sweep
 };
 
-// What the fstat of the call's input said.
-struct FileId {
-    uint64_t dev;
-    uint64_t ino;
-    int64_t size;
-    uint64_t nlink;
-    int64_t ctime_ns;  // st_ctim: every write, truncation and copy-up moves it
-};
-FileId file_id(const struct stat& st);
 
 // A read-only shared mapping of [offset, offset + len) of the file, with
 // Tuning's advice, its page tables filled at once when `prefault` (the

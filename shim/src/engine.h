@@ -6,7 +6,9 @@
 // (a full non-blocking socket or pipe, a signal, a full disk): the caller then
 // stops too, so a short count is never followed by more writes. When nothing
 // moved it returns -errno (or 0 at end of input). Engines know nothing of
-// offsets, file positions, validation or stats: transfer.cpp does that once.
+// validation, offsets, file positions or stats: validate.cpp checks the call
+// before, transfer.cpp picks the engine and applies the output's rules, and
+// policy.cpp's emulate() moves the offset and counts, once, after.
 // SPDX-License-Identifier: BSD-2-Clause
 #pragma once
 
@@ -38,6 +40,5 @@ EngineResult engine_rw(const Plan& plan, int64_t pos, size_t len, size_t moved_b
 EngineResult engine_socket_to_pipe(const Plan& plan, int64_t pos, size_t len, size_t moved_before);
 
 // Their sizes and switches: Tuning in config.h.
-
 
 }  // namespace sfshim

@@ -6,10 +6,15 @@
 // new size and never send a byte past it. The size is also asked before each
 // write after the first, as the kernel reads it before each chunk: a file cut
 // while earlier writes waited ends exactly at its new end, not at the fault
-// past the zeroed tail of its last page. Each write takes at most one
-// internal-pipe's worth (64 KiB), as the kernel's splice does: a write that
-// waits on a slow reader then holds no more of the file than the kernel's
-// would when a truncation comes.
+// past the zeroed tail of its last page. Each write takes at most
+// Tuning::mmap_write (64 KiB, one internal pipe's worth, as the kernel's
+// splice does: a write that waits on a slow reader then holds no more of the
+// file than the kernel's would when a truncation comes), or into a socket
+// Tuning::mmap_write_socket (1 MiB: a socket's send buffer takes what fits
+// and the count says so; fewer system calls, docs/performance.md).
+//
+// The mapping is the cache's (a lease, cache.h) when the cache keeps the
+// file, else a window of Tuning::mmap_window mapped for this call.
 // SPDX-License-Identifier: BSD-2-Clause
 #include <sys/mman.h>
 #include <sys/stat.h>

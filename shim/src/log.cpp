@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "stats.h"
 
 namespace sfshim {
 namespace {
@@ -58,10 +57,34 @@ void write_line(Sink sink, const char* path, const char* buf, size_t len) {
         case Sink::file: {
             char expanded[600];
             if (path != nullptr && expand_stats_path(path, static_cast<long>(getpid()), expanded, sizeof expanded))
-                (void)append_stats_line(expanded, buf, len);
+                (void)append_line_to_file(expanded, buf, len);
             return;
         }
     }
+}
+
+int open_line_file(const char* path) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK, 0644);
+    if (fd < 0) return -errno;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {  // a FIFO with a reader, a device, a socket...
+        close(fd);
+        return -EINVAL;
+    }
+    return fd;
+}
+
+int append_line_to_file(const char* path, const char* line, size_t len) {
+    int fd = open_line_file(path);
+    if (fd < 0) return -fd;
+    // One write: O_APPEND places it at the end as a whole. Never resumed
+    // after a short count, which would put the rest after another's line.
+    ssize_t w;
+    do w = write(fd, line, len);
+    while (w < 0 && errno == EINTR);
+    int err = w < 0 ? errno : static_cast<size_t>(w) < len ? ENOSPC : 0;
+    close(fd);
+    return err;
 }
 
 bool log_enabled(LogLevel level) {

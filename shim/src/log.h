@@ -31,6 +31,17 @@ bool stderr_checked_ok();
 // write; `path` is the pattern for Sink::file. Errors are dropped.
 void write_line(Sink sink, const char* path, const char* buf, size_t len);
 
+// Opens a file the shim writes lines to by path, for appending: created if
+// missing; a symbolic link at the path is refused (O_NOFOLLOW), a FIFO
+// never blocks (O_NONBLOCK), and anything but a regular file is refused
+// (-EINVAL). The descriptor, or -errno (-ELOOP for a link, -ENXIO for a
+// FIFO without a reader).
+int open_line_file(const char* path);
+
+// Appends `len` bytes to the file at `path` in one write(), so that
+// processes sharing the file never interleave their lines. 0 or an errno.
+int append_line_to_file(const char* path, const char* line, size_t len);
+
 }  // namespace sfshim
 
 #define SFSHIM_LOG(level, ...)                                              \

@@ -12,13 +12,11 @@
 
 #include <atomic>
 
-#include "cache.h"
 #include "common.h"
 #include "config.h"
 #include "log.h"
 #include "once.h"
 #include "platform/platform.h"
-#include "policy.h"
 #include "stats_format.h"
 
 namespace sfshim {
@@ -45,6 +43,9 @@ std::atomic<Atomic64*> g_active{g_local};
 sfshim_stats_header* g_file = nullptr;
 sfshim_stats_slot* g_slot = nullptr;
 Once g_claim_once;
+// The kernel's sendfile answered ENOSYS in this process or the parent it
+// was forked from (the policy's flag, told to stats_note_kernel_enosys).
+std::atomic<bool> g_kernel_enosys{false};
 
 Atomic64& at(Counter c) { return g_active.load(std::memory_order_acquire)[static_cast<size_t>(c)]; }
 
@@ -81,13 +82,13 @@ void claim_slot() {
         s->pid = static_cast<int32_t>(getpid());
         s->started_ns = now_ns();
         s->mode = static_cast<uint32_t>(config().mode);
-        if (kernel_answered_enosys()) word(s->kernel_enosys).store(1, std::memory_order_relaxed);
+        if (g_kernel_enosys.load(std::memory_order_relaxed)) word(s->kernel_enosys).store(1, std::memory_order_relaxed);
         word(s->state).store(SFSHIM_SLOT_LIVE, std::memory_order_release);
         g_slot = s;
     } else {
         s = slot_at(h, 0);
         word(h->shared_processes).fetch_add(1, std::memory_order_relaxed);
-        if (kernel_answered_enosys()) word(s->kernel_enosys).store(1, std::memory_order_relaxed);
+        if (g_kernel_enosys.load(std::memory_order_relaxed)) word(s->kernel_enosys).store(1, std::memory_order_relaxed);
         word(s->state).store(SFSHIM_SLOT_SHARED, std::memory_order_release);
         g_slot = nullptr;  // not this process's alone: no exit stamp
     }
@@ -129,54 +130,7 @@ __attribute__((constructor)) void map_live_file_at_load() {
                                    : strerror(err));
 }
 
-// Runs at exit in every process that loaded the library; silent unless asked.
-__attribute__((destructor)) void report_at_exit() {
-    ErrnoGuard keep_errno;
-    const Config& cfg = config();
-    if (sfshim_stats_slot* s = g_slot) {
-        // The exit stamp: the cache's figures now, and the state last.
-        sfshim_cache_stats c = cache_stats();
-        s->cache_entries = c.entries;
-        s->cache_mapped_bytes = c.mapped_bytes;
-        s->cache_peak_mapped_bytes = c.peak_mapped_bytes;
-        s->cache_cap_bytes = c.cap_bytes;
-        s->ended_ns = now_ns();
-        word(s->state).store(SFSHIM_SLOT_EXITED, std::memory_order_release);
-    }
-    if (cfg.stats != StatsTarget::text) return;
-    sfshim_stats st = stats_snapshot();
-    if (st.calls == 0) return;  // a helper process that never sent a file: no noise
-    char buf[2048];
-    sfshim_cache_stats c = cache_stats();
-    size_t n = format_stats_text(st, static_cast<long>(getpid()), buf, sizeof buf, &c);
-    write_line(cfg.stats_sink, nullptr, buf, n);
-}
-
 }  // namespace
-
-int open_stats_file(const char* path) {
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK, 0644);
-    if (fd < 0) return -errno;
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {  // a FIFO with a reader, a device, a socket...
-        close(fd);
-        return -EINVAL;
-    }
-    return fd;
-}
-
-int append_stats_line(const char* path, const char* line, size_t len) {
-    int fd = open_stats_file(path);
-    if (fd < 0) return -fd;
-    // One write: O_APPEND places it at the end as a whole. Never resumed
-    // after a short count, which would put the rest after another's line.
-    ssize_t w;
-    do w = write(fd, line, len);
-    while (w < 0 && errno == EINTR);
-    int err = w < 0 ? errno : static_cast<size_t>(w) < len ? ENOSPC : 0;
-    close(fd);
-    return err;
-}
 
 namespace {
 
@@ -254,6 +208,7 @@ void stats_claim() {
 }
 
 void stats_note_kernel_enosys() {
+    g_kernel_enosys.store(true, std::memory_order_relaxed);
     if (g_file == nullptr) return;
     Atomic64* active = g_active.load(std::memory_order_acquire);
     if (active == g_local) return;  // the claim sets it
@@ -282,13 +237,26 @@ sfshim_stats stats_snapshot() {
     s.mmap_fallbacks = get(Counter::mmap_fallbacks);
     s.errors = get(Counter::errors);
     s.retries = get(Counter::retries);
-    s.kernel_enosys = kernel_answered_enosys() ? 1 : 0;  // the policy's own flag, not a copy
+    s.kernel_enosys = g_kernel_enosys.load(std::memory_order_relaxed) ? 1 : 0;
     return s;
 }
 
 void stats_reset() {
     Atomic64* active = g_active.load(std::memory_order_acquire);
     for (size_t i = 0; i < kCounters; ++i) active[i].store(0, std::memory_order_relaxed);
+}
+
+void stats_stamp_exit(const sfshim_cache_stats& c) {
+    sfshim_stats_slot* s = g_slot;
+    if (s == nullptr) return;
+    // The cache's figures first, the state last: a reader that sees
+    // "exited" sees the rest.
+    s->cache_entries = c.entries;
+    s->cache_mapped_bytes = c.mapped_bytes;
+    s->cache_peak_mapped_bytes = c.peak_mapped_bytes;
+    s->cache_cap_bytes = c.cap_bytes;
+    s->ended_ns = now_ns();
+    word(s->state).store(SFSHIM_SLOT_EXITED, std::memory_order_release);
 }
 
 void stats_init() { pthread_atfork(nullptr, nullptr, after_fork_in_child); }

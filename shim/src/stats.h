@@ -30,27 +30,22 @@ void stats_init();
 // call of a process with a live stats file takes its slot there (one
 // acquire load once done).
 void stats_claim();
-// The kernel answered ENOSYS (policy.cpp): the slot says so too.
+// The kernel answered ENOSYS (policy.cpp): the counters (and the slot)
+// say so from then on, in this process and the children it forks.
 void stats_note_kernel_enosys();
+// At exit (report.cpp): the slot, if this process has one of its own, is
+// stamped "exited" with the cache's figures.
+void stats_stamp_exit(const sfshim_cache_stats& cache);
 
-// The report at exit for SFSHIM_STATS=stderr, as text (stats_format.h).
+// The report at exit for SFSHIM_STATS=stderr, as text, and its JSON form
+// (stats_format.h).
 size_t format_stats_text(const sfshim_stats& s, long pid, char* buf, size_t size,
                          const sfshim_cache_stats* cache = nullptr);
 size_t format_stats_json(const sfshim_stats& s, long pid, const char* mode, char* buf, size_t size,
                          const sfshim_cache_stats* cache = nullptr);
 
-// Opens a file the shim writes by path (a log file, the stats file) for
-// appending: created if missing; a symbolic link at the path is refused
-// (O_NOFOLLOW), a FIFO never blocks (O_NONBLOCK), and anything but a regular
-// file is refused (-EINVAL). The descriptor, or -errno (-ELOOP for a link,
-// -ENXIO for a FIFO without a reader).
-int open_stats_file(const char* path);
-
-// Appends one line to the file at `path` in one write(), so that processes
-// sharing the file never interleave their lines. 0 or an errno.
-int append_stats_line(const char* path, const char* line, size_t len);
-
-// The live stats file at `path` (stats_file.h), opened with the same care,
+// The live stats file at `path` (stats_file.h), opened with the care of a
+// log file (log.h: no symbolic link, regular files only, never waits),
 // made (or found) whole and mapped shared; the descriptor is closed before
 // this returns. The mapping, or null with *err set: EINVAL not a regular
 // file, ELOOP a link, EEXIST a file that is not a stats file of this

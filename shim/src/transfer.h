@@ -1,6 +1,8 @@
 // From a validated plan to the bytes moved: picks the engine, applies the
 // output's own rules (one fill of a pipe, datagram boundaries), and falls
-// back from mmap to read/write. The single place where bytes are counted.
+// back from mmap to read/write. It reports what it did (Outcome); the
+// caller, policy.cpp's emulate(), moves the offset or file position and
+// counts the call and its bytes, once.
 // SPDX-License-Identifier: BSD-2-Clause
 #pragma once
 
@@ -23,9 +25,11 @@ struct Outcome {
 Outcome transfer(const Plan& plan, sfshim_mode mode);
 
 // The shortcut for what servers do on every small response: a piece of a
-// regular file, at an offset, into a socket. It makes four syscalls instead
-// of seven, and hands the call to validate() + transfer() (returns false)
-// whenever anything is unusual, always before a byte is written.
+// regular file, at an offset, into a socket. emulate() tries it before
+// validate(): it makes the checks it needs itself (four system calls in
+// all, where validate() + transfer() make seven) and hands the call to
+// them (returns false) whenever anything is unusual, always before a byte
+// is written.
 bool send_small(const Call& call, sfshim_mode mode, Plan* plan, Outcome* outcome);
 
 // Which engine a call uses; pure, unit-tested. `unix_stream`: the output is a

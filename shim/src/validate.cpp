@@ -9,6 +9,18 @@
 #include "platform/platform.h"
 
 namespace sfshim {
+
+FileId file_id(const struct stat& st) {
+#if defined(__APPLE__)
+    const struct timespec& ctime = st.st_ctimespec;
+#else
+    const struct timespec& ctime = st.st_ctim;
+#endif
+    return FileId{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), static_cast<int64_t>(st.st_size),
+                  static_cast<uint64_t>(st.st_nlink),
+                  static_cast<int64_t>(ctime.tv_sec) * 1000000000 + static_cast<int64_t>(ctime.tv_nsec)};
+}
+
 namespace {
 
 // fdget() ignores O_PATH descriptors, and a descriptor opened with access

@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "cache.h"
 #include "config.h"
+#include "stats_file.h"
 
 using namespace sfshim;
 
@@ -236,4 +238,66 @@ TEST_CASE("the version string is the header's and the project's", "[config]") {
     char expect[32];
     snprintf(expect, sizeof expect, "%d.%d.%d", SFSHIM_VERSION_MAJOR, SFSHIM_VERSION_MINOR, SFSHIM_VERSION_PATCH);
     CHECK(std::string(sfshim_version()) == expect);
+}
+
+namespace {
+
+// A document's text with every run of white space (a man page's line
+// breaks, a wrapped paragraph's) made one space, and roff's "\-" a "-".
+std::string doc_text(const char* relative) {
+    std::ifstream in(std::string(SFSHIM_SOURCE_DIR "/") + relative);
+    REQUIRE(in.good());
+    std::string text, word;
+    while (in >> word) {
+        for (size_t i; (i = word.find("\\-")) != std::string::npos;) word.erase(i, 1);
+        text += word;
+        text += ' ';
+    }
+    return text;
+}
+
+std::string human(size_t bytes) {
+    char buf[32];
+    if (bytes % (size_t{1} << 20) == 0)
+        snprintf(buf, sizeof buf, "%zu MiB", bytes >> 20);
+    else
+        snprintf(buf, sizeof buf, "%zu KiB", bytes >> 10);
+    return buf;
+}
+
+}  // namespace
+
+// Numbers the documents state about the code, from the code: the mapping
+// cache's sweep, the engine's thresholds for a file the cache does not
+// keep, and the live stats file's size. A constant changed without the
+// documents (or the other way) fails here.
+TEST_CASE("the documents' numbers are the code's", "[config]") {
+    Tuning d;
+    char sweep[160];
+    snprintf(sweep, sizeof sweep, "a call at least %u ms after the last sweep asks %zu of the %zu entries",
+             kSweepMs, kSweepChecks, kCacheMaxEntries);
+    CHECK_THAT(doc_text("docs/differences.md"), Catch::Contains(sweep));
+    CHECK_THAT(doc_text("shim/man/sfshim.7"), Catch::Contains(sweep));
+    char every[160];
+    snprintf(every, sizeof every, "at most every %u ms", kSweepMs);
+    CHECK_THAT(doc_text("docs/how-it-works.md"), Catch::Contains(every));
+    // "four" in words, here as in the man page and differences.md.
+    CHECK(kCacheMaxEntries / kSweepChecks == 4);
+    snprintf(every, sizeof every, "Each sweep asks %zu entries in turn, so every one of %zu within four sweeps",
+             kSweepChecks, kCacheMaxEntries);
+    CHECK_THAT(doc_text("docs/how-it-works.md"), Catch::Contains(every));
+    std::string engines = human(d.mmap_min_file) + " and more into a file (`mmap_min_file`), " +
+                          human(d.mmap_min_socket) + " and more into TCP and other sockets (`mmap_min_socket`) and " +
+                          human(d.mmap_min_unix) + " and more into Unix stream sockets";
+    CHECK_THAT(doc_text("docs/how-it-works.md"), Catch::Contains(engines));
+    std::string man = human(d.mmap_min_socket) + " into TCP, " + human(d.mmap_min_unix) + " into Unix stream sockets, " +
+                      human(d.mmap_min_file) + " into files";
+    CHECK_THAT(doc_text("shim/man/sfshim.7"), Catch::Contains(man));
+    char slots[64];
+    snprintf(slots, sizeof slots, "holds %u slots", SFSHIM_STATS_SLOTS - 1);
+    CHECK_THAT(doc_text("shim/man/sfshim.7"), Catch::Contains(slots));
+    snprintf(slots, sizeof slots, "with %u slots", SFSHIM_STATS_SLOTS - 1);
+    CHECK_THAT(doc_text("README.md"), Catch::Contains(slots));
+    CHECK(human(SFSHIM_STATS_FILE_SIZE - SFSHIM_STATS_HEADER_SIZE) == "1 MiB");  // "The file is 1 MiB"
+    CHECK_THAT(doc_text("README.md"), Catch::Contains("The file is 1 MiB"));
 }

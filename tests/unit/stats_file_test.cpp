@@ -16,6 +16,7 @@
 #include <sstream>
 #include <string>
 
+#include "log.h"
 #include "platform/platform.h"
 #include "stats.h"
 #include "stats_format.h"
@@ -47,51 +48,51 @@ std::string slurp(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("the stats file is created and appended to", "[stats]") {
+TEST_CASE("a log file is created and appended to", "[stats]") {
     TempDir d;
     std::string p = d.at("s.json");
-    CHECK(append_stats_line(p.c_str(), "one\n", 4) == 0);
-    CHECK(append_stats_line(p.c_str(), "two\n", 4) == 0);
+    CHECK(append_line_to_file(p.c_str(), "one\n", 4) == 0);
+    CHECK(append_line_to_file(p.c_str(), "two\n", 4) == 0);
     CHECK(slurp(p) == "one\ntwo\n");
 }
 
-TEST_CASE("a symbolic link at the stats path is not followed", "[stats]") {
+TEST_CASE("a symbolic link at a log file's path is not followed", "[stats]") {
     TempDir d;
     std::string target = d.at("target"), link = d.at("link.json");
     { std::ofstream(target) << "keep\n"; }
     REQUIRE(symlink(target.c_str(), link.c_str()) == 0);
-    CHECK(open_stats_file(link.c_str()) == -ELOOP);
-    CHECK(append_stats_line(link.c_str(), "x\n", 2) == ELOOP);
+    CHECK(open_line_file(link.c_str()) == -ELOOP);
+    CHECK(append_line_to_file(link.c_str(), "x\n", 2) == ELOOP);
     CHECK(slurp(target) == "keep\n");
 
     std::string dangling = d.at("dangling.json"), planted = d.at("planted");
     REQUIRE(symlink(planted.c_str(), dangling.c_str()) == 0);
-    CHECK(append_stats_line(dangling.c_str(), "x\n", 2) == ELOOP);
+    CHECK(append_line_to_file(dangling.c_str(), "x\n", 2) == ELOOP);
     CHECK(access(planted.c_str(), F_OK) != 0);
 }
 
-TEST_CASE("a FIFO at the stats path neither blocks nor is written", "[stats]") {
+TEST_CASE("a FIFO at a log file's path neither blocks nor is written", "[stats]") {
     TempDir d;
     std::string fifo = d.at("fifo.json");
     REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
     // No reader: a blocking open would wait for one forever.
-    CHECK(open_stats_file(fifo.c_str()) == -ENXIO);
+    CHECK(open_line_file(fifo.c_str()) == -ENXIO);
     // A reader: the open succeeds, the file type refuses it.
     int reader = open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
     REQUIRE(reader >= 0);
-    CHECK(append_stats_line(fifo.c_str(), "x\n", 2) == EINVAL);
+    CHECK(append_line_to_file(fifo.c_str(), "x\n", 2) == EINVAL);
     char c;
     CHECK(read(reader, &c, 1) <= 0);
     close(reader);
 }
 
-TEST_CASE("a directory or a device at the stats path is refused", "[stats]") {
+TEST_CASE("a directory or a device at a log file's path is refused", "[stats]") {
     TempDir d;
-    CHECK(open_stats_file(d.path.c_str()) == -EISDIR);
-    CHECK(open_stats_file("/dev/null") == -EINVAL);
+    CHECK(open_line_file(d.path.c_str()) == -EISDIR);
+    CHECK(open_line_file("/dev/null") == -EINVAL);
 }
 
-TEST_CASE("processes appending to one stats file never interleave their lines", "[stats]") {
+TEST_CASE("processes appending to one log file never interleave their lines", "[stats]") {
     TempDir d;
     std::string p = d.at("shared.json");
     constexpr int kProcs = 16, kLines = 200;
@@ -103,7 +104,7 @@ TEST_CASE("processes appending to one stats file never interleave their lines", 
             std::string line(1500, static_cast<char>('a' + i));
             line.back() = '\n';
             for (int k = 0; k < kLines; ++k)
-                if (append_stats_line(p.c_str(), line.data(), line.size()) != 0) _exit(1);
+                if (append_line_to_file(p.c_str(), line.data(), line.size()) != 0) _exit(1);
             _exit(0);
         }
     }
