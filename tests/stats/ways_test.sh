@@ -92,9 +92,11 @@ for way in "${ways[@]}"; do
     chmod 777 "$d/out"
     run_way=$way
     if [ "$way" = shared ]; then
-        # A file whose every slot is taken (made by a first process, then
-        # marked full): the next processes share slot 0.
-        env SFSHIM_STATS="$d/stats" LD_PRELOAD="$lib" /bin/true
+        # A file whose every slot is taken (made by a first process that
+        # loads the library and sends nothing: the probe without arguments,
+        # of the library's word size; then marked full): the next processes
+        # share slot 0.
+        env SFSHIM_STATS="$d/stats" LD_PRELOAD="$lib" "$probe" 2> /dev/null
         python3 - "$d/stats" <<'PY'
 import struct, sys
 with open(sys.argv[1], "r+b") as f:
