@@ -46,6 +46,24 @@ std::string slurp(const std::string& path) {
     return s.str();
 }
 
+// Runs `child(i)` in n forked processes at once (each exits with what it
+// returns) and waits for them all: how many failed.
+template <class F>
+int in_children(int n, F child) {
+    for (int i = 0; i < n; ++i) {
+        pid_t pid = fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) _exit(child(i));
+    }
+    int failed = 0;
+    for (int i = 0; i < n; ++i) {
+        int st = 0;
+        wait(&st);
+        failed += !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    return failed;
+}
+
 }  // namespace
 
 TEST_CASE("a log file is created and appended to", "[stats]") {
@@ -96,24 +114,14 @@ TEST_CASE("processes appending to one log file never interleave their lines", "[
     TempDir d;
     std::string p = d.at("shared.json");
     constexpr int kProcs = 16, kLines = 200;
-    for (int i = 0; i < kProcs; ++i) {
-        pid_t pid = fork();
-        REQUIRE(pid >= 0);
-        if (pid == 0) {
-            // Lines as long as a report, each its own letter.
-            std::string line(1500, static_cast<char>('a' + i));
-            line.back() = '\n';
-            for (int k = 0; k < kLines; ++k)
-                if (append_line_to_file(p.c_str(), line.data(), line.size()) != 0) _exit(1);
-            _exit(0);
-        }
-    }
-    int failed = 0;
-    for (int i = 0; i < kProcs; ++i) {
-        int st = 0;
-        wait(&st);
-        failed += !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    }
+    int failed = in_children(kProcs, [&](int i) {
+        // Lines as long as a report, each its own letter.
+        std::string line(1500, static_cast<char>('a' + i));
+        line.back() = '\n';
+        for (int k = 0; k < kLines; ++k)
+            if (append_line_to_file(p.c_str(), line.data(), line.size()) != 0) return 1;
+        return 0;
+    });
     CHECK(failed == 0);
     std::istringstream in(slurp(p));
     std::string line;
@@ -199,23 +207,13 @@ TEST_CASE("processes that find the live stats file new at once share one", "[sta
     TempDir d;
     std::string p = d.at("race.stats");
     constexpr int kProcs = 16;
-    for (int i = 0; i < kProcs; ++i) {
-        pid_t pid = fork();
-        REQUIRE(pid >= 0);
-        if (pid == 0) {
-            int err = 0;
-            sfshim_stats_header* h = map_live_stats_file(p.c_str(), &err);
-            if (h == nullptr || h->magic != SFSHIM_STATS_MAGIC) _exit(1);
-            __atomic_fetch_add(&h->claimed, 1, __ATOMIC_RELAXED);
-            _exit(0);
-        }
-    }
-    int failed = 0;
-    for (int i = 0; i < kProcs; ++i) {
-        int st = 0;
-        wait(&st);
-        failed += !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    }
+    int failed = in_children(kProcs, [&](int) {
+        int err = 0;
+        sfshim_stats_header* h = map_live_stats_file(p.c_str(), &err);
+        if (h == nullptr || h->magic != SFSHIM_STATS_MAGIC) return 1;
+        __atomic_fetch_add(&h->claimed, 1, __ATOMIC_RELAXED);
+        return 0;
+    });
     CHECK(failed == 0);
     int err = 0;
     sfshim_stats_header* h = map_live_stats_file(p.c_str(), &err);
