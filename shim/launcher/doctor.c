@@ -6,6 +6,9 @@
  *   sfshim doctor            the kernel: file to socket, pipe and file
  *   sfshim doctor COMMAND    the kernel, and can the shim reach COMMAND?
  *   sfshim doctor PID        the kernel, and is the shim loaded in PID?
+ *                            (with its live counters, if it has a stats file)
+ *   sfshim stats [--json] FILE...        live stats files (doctor_stats.c)
+ *   sfshim-doctor supervise FILE -- CMD  `sfshim --stats` (doctor_stats.c)
  *
  * Exit status: 0 all is well (alone: the kernel's sendfile works; with
  * COMMAND: the shim can reach it; with PID: the shim is loaded there),
@@ -28,6 +31,11 @@
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+
+/* doctor_stats.c */
+int doctor_stats(int argc, char **argv);
+int doctor_supervise(int argc, char **argv);
+void doctor_live_counters(const char *pid_text);
 
 /* ---- the kernel ---------------------------------------------------------- */
 
@@ -368,7 +376,9 @@ static int check_pid(const char *arg) {
         }
     }
     if (lib[0]) {
-        printf("  shim        loaded: %s\n  => its sendfile calls go through the shim\n", lib);
+        printf("  shim        loaded: %s\n", lib);
+        doctor_live_counters(arg);
+        printf("  => its sendfile calls go through the shim\n");
         return 0;
     }
     printf("  shim        not loaded\n  => start it with `sfshim -- COMMAND` or LD_PRELOAD\n");
@@ -383,13 +393,17 @@ static int all_digits(const char *s) {
 }
 
 int main(int argc, char **argv) {
+    if (argc >= 2 && strcmp(argv[1], "stats") == 0) return doctor_stats(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "supervise") == 0) return doctor_supervise(argc - 1, argv + 1);
     if (argc > 2 || (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))) {
         fprintf(argc > 2 ? stderr : stdout,
                 "usage: sfshim doctor [COMMAND | PID]\n"
+                "       sfshim stats [--json] FILE...\n"
                 "  Tells whether this kernel's sendfile works (file to TCP and Unix sockets, pipe,\n"
                 "  file); with COMMAND, whether the shim can reach that program; with PID, whether\n"
-                "  the shim is loaded in that process.\n"
-                "  Exit status: 0 all is well, 1 something needs attention, 2 usage.\n");
+                "  the shim is loaded in that process, and its live counters if it has a stats file.\n"
+                "  Exit status: 0 all is well, 1 something needs attention, 2 usage.\n"
+                "  `sfshim stats FILE` reports a live stats file (SFSHIM_STATS=FILE).\n");
         return argc > 2 ? 2 : 0;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
