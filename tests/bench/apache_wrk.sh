@@ -218,13 +218,14 @@ start_apache() { # CONFIG
 	case $cfg in
 	kernel) ;;
 	shim)
-		wrap=("$SFSHIM_BIN_DIR/sfshim" --quiet --stats="$WORK/stats/sfshim.%p.json" --no-kernel-sendfile --) ;;
+		wrap=("$SFSHIM_BIN_DIR/sfshim" --quiet --stats="$WORK/stats/sfshim.stats" --no-kernel-sendfile --) ;;
 	off) sendfile=Off ;;
 	off-nommap) sendfile=Off mmap=Off ;;
 	esac
 	rm -rf "$WORK/state" "$WORK/stats"
 	mkdir -p "$WORK/state" "$WORK/stats"
-	chmod 777 "$WORK/stats" # the children write their counters as www-data
+	# (The parent makes the stats file as root; the children, www-data,
+	# count in it through the mapping they inherit.)
 	PORT=$(free_port)
 	write_conf "$WORK/state/apache2.conf" "$PORT" "$sendfile" "$mmap"
 	"${wrap[@]}" "$APACHE2" -f "$WORK/state/apache2.conf" -DFOREGROUND 2>"$WORK/state/stderr" &
@@ -264,11 +265,12 @@ run_wrk() { # CONFIG SIZE ROUND
 	awk '/^Requests\/sec:/ { print $2 }' <<<"$out"
 }
 
-# The shim's exit reports of one run, one JSON line per process that sent a
-# file, summed into one JSON object; the cache's figures are null when the
-# reports have no such keys.
+# The shim's counters of one run (its live stats file, one JSON line per
+# process that sent a file, from `sfshim stats --json`), summed into one
+# JSON object; the cache's figures are null when the lines have no such keys
+# (the mapping figures are those of the processes that exited).
 shim_summary() {
-	cat "$WORK"/stats/*.json 2>/dev/null | python3 -c '
+	"$SFSHIM_BIN_DIR/sfshim" stats --json "$WORK"/stats/*.stats 2>/dev/null | python3 -c '
 import json, sys
 lines = [json.loads(l) for l in sys.stdin if l.strip()]
 keys = ("cache_hits", "cache_misses", "cache_evictions", "cache_mapped_bytes",
@@ -425,7 +427,7 @@ for c in configs:
 p("")
 if "shim" in configs:
     p("## The shim's counters\n")
-    p("From the report each of the shim's processes writes at exit (`SFSHIM_STATS`), summed over a run's processes;"
+    p("From the shim's live stats file (`SFSHIM_STATS`, read with `sfshim stats --json`), summed over a run's processes;"
       " the peak is the largest of one process (the cap holds per process), `within cap` whether every process's"
       " peak stayed within its cap; `n/a`: the reports have no mapping-cache figures.\n")
     p("| round | processes | emulated calls | cache hits | misses | evictions | mapped at exit | peak mapped | cap | within cap |")

@@ -33,7 +33,7 @@ inc=$(PKG_CONFIG_PATH=${pc%/*} pkg-config --cflags-only-I sfshim | sed 's/^ *-I/
 
 # A transfer through the installed files only: launcher -> its own library.
 head -c 300000 /dev/urandom > "$work/in"
-env -u SFSHIM_LIBRARY "$root/usr/bin/sfshim" --no-kernel-sendfile --mode emulate --stats="$work/stats.%p.json" -- \
+env -u SFSHIM_LIBRARY "$root/usr/bin/sfshim" --no-kernel-sendfile --mode emulate --stats="$work/stats.sf" -- \
     /usr/bin/python3 -c '
 import os, sys
 src = os.open(sys.argv[1], os.O_RDONLY); dst = os.open(sys.argv[2], os.O_WRONLY | os.O_CREAT, 0o600)
@@ -42,8 +42,9 @@ while off < n:
     off += os.sendfile(dst, src, off, n - off)
 ' "$work/in" "$work/out"
 cmp -s "$work/in" "$work/out" || fail "the copy through the installed shim differs"
-grep -q '"emulated_calls":[1-9]' "$work"/stats.*.json || fail "no emulated call in the stats"
-grep -q "$root" "$work"/stats.*.json 2>/dev/null && fail "stats mention the scratch root?"
+"$root/usr/bin/sfshim" stats --json "$work/stats.sf" > "$work/stats.json" || fail "sfshim stats cannot read the stats file"
+grep -q '"emulated_calls":[1-9]' "$work/stats.json" || fail "no emulated call in the stats"
+grep -q "$root" "$work/stats.json" && fail "stats mention the scratch root?"
 "$root/usr/bin/sfshim" doctor >/dev/null || fail "doctor says the kernel's sendfile fails here"
 
 dpkg --root="$root" --force-not-root --force-script-chrootless -r sfshim >"$work/dpkg-r.log" 2>&1 ||

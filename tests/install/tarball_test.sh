@@ -51,11 +51,11 @@ prefix=$work/moved/linux/usr/local
 
 "$probe" > "$work/kernel.txt"
 grep -q 'ret=-1 errno=ENOSYS' "$work/kernel.txt" && fail "the kernel itself has no sendfile here"
-env -u SFSHIM_LIBRARY -u LD_PRELOAD "$prefix/bin/sfshim" --no-kernel-sendfile --stats="$work/stats.%p.json" -- \
+env -u SFSHIM_LIBRARY -u LD_PRELOAD "$prefix/bin/sfshim" --no-kernel-sendfile --stats="$work/stats.sf" -- \
     "$probe" > "$work/shim.txt" 2> "$work/shim.err" || { cat "$work/shim.err"; fail "sfshim -- probe: exit $?"; }
 [ -s "$work/shim.err" ] && { cat "$work/shim.err"; fail "the launcher or the loader wrote to stderr"; }
 diff -u "$work/kernel.txt" "$work/shim.txt" || fail "the probe through the unpacked shim differs from the kernel"
-grep -q '"emulated_calls":[1-9]' "$work"/stats.*.json || fail "no emulated call in the stats"
+"$prefix/bin/sfshim" stats --json "$work/stats.sf" | grep -q '"emulated_calls":[1-9]' || fail "no emulated call in the stats"
 # The launcher preloads the library of the command's ELF class: this
 # system's /bin/sh is 64-bit, so an i386 prefix alone warns that lib/ is
 # missing (and preloads its own, which the loader refuses for sh).
