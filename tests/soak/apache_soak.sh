@@ -123,8 +123,8 @@ ve=$(( $(field "$work/wrk.volatile" read) + $(field "$work/wrk.volatile" status)
 curl_ok=$(grep -c '^ok' "$work/curl" 2>/dev/null || true); curl_bad=$(grep -c '^bad' "$work/curl" 2>/dev/null || true)
 peak_total=$(awk '{if ($1 > m) m = $1} END {print m + 0}' "$work/rss")
 peak_proc=$(awk '{if ($2 > m) m = $2} END {print m + 0}' "$work/rss")
-emulated=$(cat "$state"/stats/*.json 2>/dev/null | sed -n 's/.*"emulated_calls":\([0-9]*\).*/\1/p' | awk '{s+=$1} END {print s+0}')
-shim_errors=$(cat "$state"/stats/*.json 2>/dev/null | sed -n 's/.*"errors":\([0-9]*\).*/\1/p' | awk '{s+=$1} END {print s+0}')
+emulated=$("$SFSHIM" stats --json "$state"/stats/*.stats 2>/dev/null | sed -n 's/.*"emulated_calls":\([0-9]*\).*/\1/p' | awk '{s+=$1} END {print s+0}')
+shim_errors=$("$SFSHIM" stats --json "$state"/stats/*.stats 2>/dev/null | sed -n 's/.*"errors":\([0-9]*\).*/\1/p' | awk '{s+=$1} END {print s+0}')
 
 echo
 echo "Soak summary: Apache (mpm_event, EnableSendfile On) ran ${seconds} s in a kernel whose sendfile fails with ENOSYS, through the shim in AUTO mode; wrk made ${sr:-0} requests for stable files of 1 KiB to 10 MiB ($((${sb:-0} / 1048576)) MiB received, ${se} errors) and ${vr:-0} requests for files that a background loop kept truncating and restoring ($((${vb:-0} / 1048576)) MiB, ${ve} short or failed responses, expected there); ${curl_ok} curl+sha256 checks of the stable files during the run and $((3 * $(echo $sizes | wc -w))) after it found ${curl_bad} and ${final_bad} mismatches; the shim emulated ${emulated} calls (${shim_errors} returned errors, e.g. EPIPE/ECONNRESET from clients gone); Apache was alive at the end (${alive}) with ${crashes} crash lines in its error log; resident memory of all Apache processes went from ${rss_start} kB to ${rss_end} kB (peak ${peak_total} kB in total; the largest VmHWM of one process ${peak_proc} kB)."
