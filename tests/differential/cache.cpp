@@ -15,7 +15,6 @@
 // evicts, an unlinked one bypasses and is unmapped at once) do what it says.
 #include <catch2/catch.hpp>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <linux/sockios.h>
 #include <signal.h>
@@ -38,11 +37,15 @@
 #include <sfshim/sfshim.h>
 
 #include "cache.h"
-#include "drain.h"   // sftest::drain_now
-#include "fixture.h" // make_content, scratch directories, tcp_pair
-#include "util.h"    // sffault: Via, send_via, install_filter, Reader, run_child
+#include "child.h"   // run_child
+#include "drain.h"   // drain_now
+#include "files.h"   // scratch directories, file_contents
+#include "fixture.h" // sfdiff::make_content
+#include "io.h"      // tcp_pair
+#include "util.h"    // sffault::Reader, now_ms, fnv, file_mapped
+#include "via.h"     // Via, send_via, install_filter
 
-using sffault::Via;
+using namespace sftest;
 
 namespace {
 
@@ -189,21 +192,6 @@ bool write_file(const std::string &path, uint64_t at, const std::string &content
     return ::close(fd) == 0;
 }
 
-std::string whole_file(int fd)
-{
-    std::string s;
-    std::string buf(1 << 20, '\0');
-    off_t at = 0;
-    for (;;) {
-        ssize_t n = pread(fd, &buf[0], buf.size(), at);
-        if (n <= 0)
-            break;
-        s.append(buf.data(), static_cast<size_t>(n));
-        at += n;
-    }
-    return s;
-}
-
 struct Output {
     Sink sink;
     int fd = -1;
@@ -237,7 +225,7 @@ std::string run_script(Via via, const Script &sc, const std::string &dir_ext4, c
     sigaddset(&block, SIGPIPE);
     sigaddset(&block, SIGXFSZ);
     sigprocmask(SIG_BLOCK, &block, nullptr);
-    if (!sffault::install_filter(via))
+    if (!install_filter(via))
         return "!seccomp failed\n";
     const bool shim = via != Via::Kernel;
     if (shim) {
@@ -261,7 +249,7 @@ std::string run_script(Via via, const Script &sc, const std::string &dir_ext4, c
         int sv[2];
         switch (o.sink) {
         case Sink::Tcp:
-            if (!sfdiff::tcp_pair(o.fd, o.peer, err))
+            if (!tcp_pair(o.fd, o.peer, &err))
                 return "!" + err + "\n";
             break;
         case Sink::Unix:
@@ -315,7 +303,7 @@ std::string run_script(Via via, const Script &sc, const std::string &dir_ext4, c
             line << "open " << (fds[s.a] >= 0 ? "ok" : errno_text(errno));
             break;
         case Op::Reopen:
-            fds[s.a] = sftest::proc_open("self/fd/" + std::to_string(fds[s.b]), O_RDONLY);
+            fds[s.a] = proc_open("self/fd/" + std::to_string(fds[s.b]), O_RDONLY);
             line << "reopen " << (fds[s.a] >= 0 ? "ok" : errno_text(errno));
             break;
         case Op::Dup:
@@ -350,7 +338,7 @@ std::string run_script(Via via, const Script &sc, const std::string &dir_ext4, c
             Output &o = outs[static_cast<size_t>(s.b)];
             int64_t off = s.offset;
             errno = 12345;
-            ssize_t r = sffault::send_via(via, o.fd, fds[s.a], s.offset >= 0 ? &off : nullptr, s.n);
+            ssize_t r = send_via(via, o.fd, fds[s.a], s.offset >= 0 ? &off : nullptr, s.n);
             int err = errno;
             line << "ret " << r << " errno " << errno_text(err);
             if (s.offset >= 0)
@@ -366,11 +354,15 @@ std::string run_script(Via via, const Script &sc, const std::string &dir_ext4, c
                 lines.push_back({line.str(), "", "", s.b, o.seen, o.reader->received()});
                 o.seen = o.reader->received();
                 break;
-            case Sink::Pipe: got = sftest::drain_now(o.peer); break;
-            case Sink::File:
+            case Sink::Pipe: got = drain_now(o.peer); break;
+            case Sink::File: {
                 line << " output position " << lseek(o.fd, 0, SEEK_CUR);
-                got = whole_file(o.fd);
+                std::string why;
+                got = file_contents(o.fd, &why);
+                if (!why.empty())
+                    return report + "!the output file at step " + std::to_string(i) + ": " + why + "\n";
                 break;
+            }
             case Sink::Null: break;
             }
             if (o.sink == Sink::Pipe || o.sink == Sink::File)
@@ -446,37 +438,19 @@ struct Run {
     const Stats &last() const { return stats.back(); }
 };
 
-std::string make_dir(const std::string &under)
-{
-    std::string t = under + "/sfshim-cache-XXXXXX";
-    std::vector<char> buf(t.begin(), t.end());
-    buf.push_back('\0');
-    return mkdtemp(buf.data()) ? std::string(buf.data()) : std::string();
-}
-
-void remove_dir(const std::string &dir)
-{
-    if (DIR *d = opendir(dir.c_str())) {
-        while (dirent *e = readdir(d))
-            if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
-                ::unlink((dir + "/" + e->d_name).c_str());
-        closedir(d);
-    }
-    rmdir(dir.c_str());
-}
-
 Run run(Via via, const Script &sc)
 {
     Run r;
-    std::string ext4 = make_dir(sfdiff::scratch_dir_ext4()), tmpfs = make_dir(sfdiff::scratch_dir_tmpfs());
-    if (ext4.empty() || tmpfs.empty()) {
-        r.error = "cannot make the scratch directories";
-        return r;
+    ChildResult cr;
+    {
+        TempDir ext4(scratch_dir()), tmpfs(scratch_dir_tmpfs());
+        if (ext4.dir.empty() || tmpfs.dir.empty()) {
+            r.error = "cannot make the scratch directories";
+            return r;
+        }
+        // A hang guard only (memcheck on a loaded machine is slow).
+        cr = run_child([&] { return run_script(via, sc, ext4.dir, tmpfs.dir); }, 300000);
     }
-    // A hang guard only (memcheck on a loaded machine is slow).
-    sffault::ChildResult cr = sffault::run_child([&] { return run_script(via, sc, ext4, tmpfs); }, 300000);
-    remove_dir(ext4);
-    remove_dir(tmpfs);
     r.error = cr.error;
     std::istringstream in(cr.report);
     std::string line;
@@ -530,7 +504,7 @@ void check_script(const Script &sc, bool hits, const Extra &extra = nullptr)
     Run kernel = run(Via::Kernel, sc);
     REQUIRE(kernel.error == "");
     for (Via via : kShimVias) {
-        INFO("via " << sffault::name(via));
+        INFO("via " << name(via));
         Run shim = run(via, sc);
         REQUIRE(shim.error == "");
         size_t n = std::max(kernel.lines.size(), shim.lines.size());

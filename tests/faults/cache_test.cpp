@@ -10,7 +10,6 @@
 // the kernel's sendfile runs it too and must meet the same expectations.
 #include <catch2/catch.hpp>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -33,7 +32,7 @@
 
 #include "buffer.h"
 #include "cache.h"
-#include "drain.h" // sfdiff::thread_waits, sftest::drain_now
+#include "drain.h" // sftest::thread_waits, sftest::drain_now
 #include "util.h"
 
 using namespace sffault;
@@ -65,32 +64,12 @@ std::string show(const sfshim_cache_stats &s)
     return o.str();
 }
 
-// A directory of one test's linked files, made and removed by the parent
-// (so that a crashed child leaves nothing behind).
-struct Scratch {
-    std::string dir;
-    explicit Scratch(bool tmpfs)
-    {
-        std::string t = (tmpfs ? std::string("/dev/shm") : scratch_dir()) + "/sfshim-cache-XXXXXX";
-        std::vector<char> buf(t.begin(), t.end());
-        buf.push_back('\0');
-        if (mkdtemp(buf.data()))
-            dir = buf.data();
-    }
-    ~Scratch()
-    {
-        if (dir.empty())
-            return;
-        if (DIR *d = opendir(dir.c_str())) {
-            while (dirent *e = readdir(d))
-                if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
-                    unlink((dir + "/" + e->d_name).c_str());
-            closedir(d);
-        }
-        rmdir(dir.c_str());
-    }
-    bool tmpfs() const { return dir.compare(0, 9, "/dev/shm/") == 0; }
-    std::string path(const std::string &name) const { return dir + "/" + name; }
+// A directory of one test's linked files (TempDir: made and removed by the
+// parent, so that a crashed child leaves nothing behind).
+struct Scratch : TempDir {
+    const bool on_tmpfs;
+    explicit Scratch(bool tmpfs) : TempDir(tmpfs ? scratch_dir_tmpfs() : scratch_dir()), on_tmpfs(tmpfs) {}
+    bool tmpfs() const { return on_tmpfs; }
     // A file of pattern bytes that stays linked, here, opened O_RDWR.
     int file(const std::string &name, uint64_t seed, uint64_t size) const
     {
@@ -123,7 +102,7 @@ bool mapped(const Identity &id) { return file_mapped(id.dev, id.ino); }
 bool wait_blocked(long tid)
 {
     int64_t until = now_ms() + 30000;
-    while (!sfdiff::thread_waits(tid)) {
+    while (!thread_waits(tid)) {
         if (now_ms() >= until)
             return false;
         sleep_ms(1);
@@ -318,65 +297,91 @@ std::string send_others(Via via, const Others &o)
     return rets;
 }
 
+// Where blocked_run and signal_run start: in the via's kernel, the cache set
+// to `lim` (the shim's runs), X made and cached by a first call, the others
+// made, and a Unix socket stuffed full. The call that then waits sends X
+// into sv[0].
+struct Stuffed {
+    int x = -1;
+    Identity xid;
+    uint64_t count = 0; // what the waiting call asks for
+    int sv[2] = {-1, -1};
+    uint64_t junk = 0; // the bytes that stuffed the socket, ahead of X's
+
+    // "" or what failed.
+    std::string make(Via via, sfshim::CacheLimits lim, const Scratch &scratch, Others &others)
+    {
+        if (!install_filter(via))
+            return "seccomp";
+        if (via != Via::Kernel) {
+            sfshim::cache_set_limits_for_tests(lim);
+            sfshim_stats_reset();
+        }
+        x = scratch.file("X", kXSeed, kXSize);
+        if (x < 0 || !others.make(scratch) || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+            return "fixture failed";
+        xid = identity(x);
+        count = blocked_count(via);
+        // Cached before the waiting call: that call hits it.
+        int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        int64_t z = 0;
+        send_via(via != Via::Kernel ? Via::Mmap : Via::Kernel, null_fd, x, &z, kXSize);
+        junk = fill_until_full(sv[0]);
+        return "";
+    }
+
+    // What the reader kept past the junk: " received N junk_ok 0|1 first_bad P".
+    std::string received(const std::string &kept) const
+    {
+        size_t first = std::min<size_t>(kept.size(), junk);
+        bool junk_ok = kept.find_first_not_of('x', 0) >= first;
+        int64_t bad = first_mismatch(kept.data() + first, kXSeed, 0, kept.size() - first);
+        return " received " + std::to_string(kept.size() - first) + " junk_ok " + std::to_string(junk_ok) +
+               " first_bad " + std::to_string(bad);
+    }
+};
+
 // Thread A sends X into a stuffed Unix socket and waits there; meanwhile
 // this thread sends the other files through the same cache, which cannot
 // hold them beside X. Then the reader comes.
 std::string blocked_run(Via via, sfshim::CacheLimits lim, const Scratch &scratch)
 {
-    if (!install_filter(via))
-        return "seccomp";
-    const bool shim = via != Via::Kernel;
-    if (shim) {
-        sfshim::cache_set_limits_for_tests(lim);
-        sfshim_stats_reset();
-    }
-    int x = scratch.file("X", kXSeed, kXSize);
     Others others;
-    int sv[2];
-    if (x < 0 || !others.make(scratch) || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
-        return "fixture failed";
-    Identity xid = identity(x);
-    const uint64_t count = blocked_count(via);
-    // Cached before the blocked call: the blocked call hits it.
-    int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-    int64_t z = 0;
-    send_via(shim ? Via::Mmap : Via::Kernel, null_fd, x, &z, kXSize);
-    uint64_t junk = fill_until_full(sv[0]);
+    Stuffed st;
+    std::string failed = st.make(via, lim, scratch, others);
+    if (!failed.empty())
+        return failed;
+    const bool shim = via != Via::Kernel;
 
     std::atomic<long> tid{0};
     std::atomic<long long> ret{-2};
     std::thread a([&] {
         tid = syscall(SYS_gettid);
         int64_t off = 0;
-        ret = send_via(via, sv[0], x, &off, count);
+        ret = send_via(via, st.sv[0], st.x, &off, st.count);
     });
     while (tid.load() == 0)
         sleep_ms(1);
     std::ostringstream o;
     if (!wait_blocked(tid.load())) {
-        sftest::drain_now(sv[1]);
+        sftest::drain_now(st.sv[1]);
         a.join();
         return "timed out: the call never waited for room in 30 s";
     }
-    bool mapped_while_blocked = mapped(xid);
+    bool mapped_while_blocked = mapped(st.xid);
     std::string rets = send_others(via, others);
-    bool mapped_after_others = mapped(xid);
+    bool mapped_after_others = mapped(st.xid);
     bool still_blocked = ret.load() == -2;
     sfshim_cache_stats mid = cache_now();
 
-    Reader reader(sv[1], 0, 0, 60000, nullptr, true);
+    Reader reader(st.sv[1], 0, 0, 60000, nullptr, true);
     reader.start();
     a.join();
-    shutdown(sv[0], SHUT_WR);
+    shutdown(st.sv[0], SHUT_WR);
     reader.join();
-    const std::string &k = reader.kept();
-    size_t first = std::min<size_t>(k.size(), junk);
-    bool junk_ok = k.find_first_not_of('x', 0) >= first;
-    int64_t bad = first_mismatch(k.data() + first, kXSeed, 0, k.size() - first);
     // Compared with the kernel's run: the same for every way.
-    o << "ret " << ret.load() << " of " << count << " received " << (k.size() - first) << " junk_ok " << junk_ok
-      << " first_bad " << bad << " others " << rets << " others_bad [" << others.check() << "] blocked "
-      << still_blocked;
+    o << "ret " << ret.load() << " of " << st.count << st.received(reader.kept()) << " others " << rets
+      << " others_bad [" << others.check() << "] blocked " << still_blocked;
     if (shim)
         o << " | mapped while blocked " << mapped_while_blocked << " after the others " << mapped_after_others
           << " | during: " << show(mid) << " | after: " << show(cache_now());
@@ -436,8 +441,7 @@ namespace {
 struct CancelArg {
     int out, in;
     uint64_t size;
-    sfshim_mode mode = SFSHIM_MODE_EMULATE;
-    bool kernel = false; // the kernel's own sendfile instead of the shim
+    Via via = Via::Emulate;
     std::atomic<long> tid{0};
     std::atomic<long long> ret{-2};
 };
@@ -447,8 +451,7 @@ void *send_then_test_cancel(void *p)
     auto *a = static_cast<CancelArg *>(p);
     a->tid = static_cast<long>(syscall(SYS_gettid));
     int64_t off = 0;
-    a->ret = a->kernel ? syscall(SYS_sendfile, a->out, a->in, &off, a->size)
-                       : sfshim_sendfile_mode(a->mode, a->out, a->in, &off, a->size);
+    a->ret = send_via(a->via, a->out, a->in, &off, a->size);
     pthread_testcancel(); // the first cancellation point after the call
     return nullptr;
 }
@@ -506,8 +509,8 @@ TEST_CASE("a thread cancelled while its emulated sendfile waits finishes the cal
 {
     MibFile f("C", 4242);
     REQUIRE(f.fd >= 0);
-    for (bool kernel : {true, false}) {
-        INFO((kernel ? "the kernel's sendfile" : "the shim, EMULATE"));
+    for (Via via : {Via::Kernel, Via::Emulate}) {
+        INFO(name(via));
         int sv[2];
         REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
         uint64_t junk = fill_until_full(sv[0]);
@@ -515,7 +518,7 @@ TEST_CASE("a thread cancelled while its emulated sendfile waits finishes the cal
         arg.out = sv[0];
         arg.in = f.fd;
         arg.size = f.size;
-        arg.kernel = kernel;
+        arg.via = via;
         pthread_t t;
         REQUIRE(pthread_create(&t, nullptr, send_then_test_cancel, &arg) == 0);
         while (arg.tid.load() == 0)
@@ -557,20 +560,21 @@ TEST_CASE("a child forked while other threads hold a mapping lease and a buffer 
     REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, rw) == 0);
     uint64_t junk_mm = fill_until_full(mm[0]), junk_rw = fill_until_full(rw[0]);
     CancelArg a, b; // a: the mmap engine from the cache; b: read/write through a pooled buffer
-    a.out = mm[0], a.in = x, a.size = size, a.mode = SFSHIM_MODE_MMAP;
-    b.out = rw[0], b.in = x, b.size = size, b.mode = SFSHIM_MODE_RW;
+    a.out = mm[0], a.in = x, a.size = size, a.via = Via::Mmap;
+    b.out = rw[0], b.in = x, b.size = size, b.via = Via::Rw;
     pthread_t ta, tb;
     REQUIRE(pthread_create(&ta, nullptr, send_then_test_cancel, &a) == 0);
     REQUIRE(pthread_create(&tb, nullptr, send_then_test_cancel, &b) == 0);
     while (a.tid.load() == 0 || b.tid.load() == 0)
         sleep_ms(1);
     bool blocked = wait_blocked(a.tid.load()) && wait_blocked(b.tid.load());
-    pid_t pid = fork();
-    if (pid == 0) {
+    ChildResult cr = run_child([&] {
         // Dropping every idle entry empties the cache only if none is held;
         // every pool slot can be taken only if none is held.
+        std::string bad;
         sfshim::cache_set_limits_for_tests(lim);
-        int bad = cache_now().entries != 0 ? 1 : 0;
+        if (cache_now().entries != 0)
+            bad += "an entry still referenced; ";
         std::vector<std::unique_ptr<sfshim::BufferLease>> all;
         int pooled = 0;
         for (int i = 0; i < sfshim::kBufferPoolSlots + sfshim::kBufferOverflowSlots + 1; ++i) {
@@ -578,21 +582,17 @@ TEST_CASE("a child forked while other threads hold a mapping lease and a buffer 
             pooled += all.back()->source() != sfshim::BufferLease::kStack;
         }
         if (pooled != sfshim::kBufferPoolSlots + sfshim::kBufferOverflowSlots)
-            bad |= 2;
-        _exit(bad);
-    }
-    int status = -1;
-    if (pid > 0)
-        waitpid(pid, &status, 0);
+            bad += "a pool slot still taken; ";
+        return bad;
+    });
     uint64_t got_mm = read_count(mm[1], junk_mm + size), got_rw = read_count(rw[1], junk_rw + size);
     pthread_join(ta, nullptr);
     pthread_join(tb, nullptr);
     for (int fd : {mm[0], mm[1], rw[0], rw[1], x})
         close(fd);
     CHECK(blocked);
-    REQUIRE(pid > 0);
-    INFO("child exit status " << status << " (1: an entry still referenced, 2: a pool slot still taken)");
-    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    CHECK(cr.error == "");
+    CHECK(cr.report == "");
     CHECK(got_mm == junk_mm + size);
     CHECK(got_rw == junk_rw + size);
 }
@@ -645,24 +645,12 @@ void send_from_handler(int)
 // the handler is done, the reader comes and the interrupted call finishes.
 std::string signal_run(Via via, sfshim::CacheLimits lim, const Scratch &scratch)
 {
-    if (!install_filter(via))
-        return "seccomp";
+    static Others others; // the handler sends them
+    Stuffed st;
+    std::string failed = st.make(via, lim, scratch, others);
+    if (!failed.empty())
+        return failed;
     const bool shim = via != Via::Kernel;
-    if (shim) {
-        sfshim::cache_set_limits_for_tests(lim);
-        sfshim_stats_reset();
-    }
-    int x = scratch.file("X", kXSeed, kXSize);
-    static Others others;
-    int sv[2];
-    if (x < 0 || !others.make(scratch) || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
-        return "fixture failed";
-    Identity xid = identity(x);
-    const uint64_t count = blocked_count(via);
-    int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-    int64_t z = 0;
-    send_via(shim ? Via::Mmap : Via::Kernel, null_fd, x, &z, kXSize); // cached before
-    uint64_t junk = fill_until_full(sv[0]);
 
     g_handler_via = via;
     g_handler_others = &others;
@@ -672,7 +660,7 @@ std::string signal_run(Via via, sfshim::CacheLimits lim, const Scratch &scratch)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGUSR1, &sa, nullptr);
 
-    Reader reader(sv[1], 0, 0, 60000, nullptr, true);
+    Reader reader(st.sv[1], 0, 0, 60000, nullptr, true);
     pthread_t self = pthread_self();
     long self_tid = syscall(SYS_gettid);
     std::atomic<bool> returned{false};
@@ -692,7 +680,7 @@ std::string signal_run(Via via, sfshim::CacheLimits lim, const Scratch &scratch)
                 sleep_ms(1);
             if (g_handled.load() == 0)
                 helper_error = "timed out: the handler did not run in 30 s";
-            mapped_after_handler = mapped(xid);
+            mapped_after_handler = mapped(st.xid);
             mid = cache_now();
         }
         reader.start(); // room: the restarted call finishes
@@ -700,8 +688,8 @@ std::string signal_run(Via via, sfshim::CacheLimits lim, const Scratch &scratch)
     int64_t off = 0;
     uint64_t total = 0;
     long long first_ret = -2, calls = 0;
-    while (total < count) {
-        ssize_t r = send_via(via, sv[0], x, &off, count - total);
+    while (total < st.count) {
+        ssize_t r = send_via(via, st.sv[0], st.x, &off, st.count - total);
         ++calls;
         if (first_ret == -2)
             first_ret = r;
@@ -714,19 +702,15 @@ std::string signal_run(Via via, sfshim::CacheLimits lim, const Scratch &scratch)
     returned = true;
     helper.join();
     if (!helper_error.empty()) {
-        shutdown(sv[0], SHUT_WR);
+        shutdown(st.sv[0], SHUT_WR);
         reader.join();
         return helper_error;
     }
-    shutdown(sv[0], SHUT_WR);
+    shutdown(st.sv[0], SHUT_WR);
     reader.join();
-    const std::string &k = reader.kept();
-    size_t first = std::min<size_t>(k.size(), junk);
-    bool junk_ok = k.find_first_not_of('x', 0) >= first;
-    int64_t bad = first_mismatch(k.data() + first, kXSeed, 0, k.size() - first);
     std::ostringstream o;
-    o << "sent " << total << " of " << count << " received " << (k.size() - first) << " junk_ok " << junk_ok
-      << " first_bad " << bad << " handled " << g_handled.load() << " others ";
+    o << "sent " << total << " of " << st.count << st.received(reader.kept()) << " handled " << g_handled.load()
+      << " others ";
     for (int i = 0; i < kOthers; ++i)
         o << g_handler_rets[i] << (i + 1 < kOthers ? "," : "");
     o << " others_bad ["
@@ -1017,16 +1001,14 @@ std::string sweep_keeps_run(const Scratch &scratch)
     return o.str();
 }
 
-} // namespace
-
-TEST_CASE("an unlinked file's cached mapping that nobody uses goes at a sweep, its descriptor closed",
-          "[cache]")
+// In MMAP and EMULATE, on tmpfs or the build tree's file system.
+void check_sweep_unlinked(bool tmpfs, Left left)
 {
-    Scratch scratch(true);
+    Scratch scratch(tmpfs);
     REQUIRE(!scratch.dir.empty());
     for (Via via : {Via::Mmap, Via::Emulate}) {
         INFO("via " << name(via));
-        ChildResult cr = run_child([&] { return sweep_unlinked_run(via, Left::Closed, scratch); }, 60000);
+        ChildResult cr = run_child([&] { return sweep_unlinked_run(via, left, scratch); }, 60000);
         REQUIRE(cr.error == "");
         INFO(cr.report);
         CHECK(cr.report.find("sent 30000 bytes_ok 1 kept 1 swept 1 ") == 0);
@@ -1034,19 +1016,18 @@ TEST_CASE("an unlinked file's cached mapping that nobody uses goes at a sweep, i
     }
 }
 
+} // namespace
+
+TEST_CASE("an unlinked file's cached mapping that nobody uses goes at a sweep, its descriptor closed",
+          "[cache]")
+{
+    check_sweep_unlinked(true, Left::Closed);
+}
+
 TEST_CASE("an unlinked file's cached mapping that nobody uses goes at a sweep, its descriptor still open",
           "[cache]")
 {
-    Scratch scratch(false);
-    REQUIRE(!scratch.dir.empty());
-    for (Via via : {Via::Mmap, Via::Emulate}) {
-        INFO("via " << name(via));
-        ChildResult cr = run_child([&] { return sweep_unlinked_run(via, Left::Open, scratch); }, 60000);
-        REQUIRE(cr.error == "");
-        INFO(cr.report);
-        CHECK(cr.report.find("sent 30000 bytes_ok 1 kept 1 swept 1 ") == 0);
-        CHECK(cr.report.find(" evictions 0 ") == std::string::npos);
-    }
+    check_sweep_unlinked(false, Left::Open);
 }
 
 TEST_CASE("a cached mapping unused for cache_idle goes at a sweep though its file is linked", "[cache]")

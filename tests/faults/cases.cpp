@@ -95,6 +95,26 @@ std::string Case::describe() const
     return s.str();
 }
 
+std::vector<Case> offset_grid(const std::vector<Kind> &ins, const std::vector<Kind> &outs,
+                              const std::vector<int64_t> &offsets, const std::vector<uint64_t> &counts,
+                              const std::function<bool(const Case &)> &skip)
+{
+    std::vector<Case> cases;
+    for (Kind in : ins)
+        for (Kind out : outs)
+            for (int64_t off : offsets)
+                for (uint64_t count : counts)
+                    for (bool with_ptr : {true, false}) {
+                        if (!with_ptr && off < 0)
+                            continue; // a position cannot be negative
+                        Case c = with_ptr ? Case{in, out, Ptr::Good, off, count}
+                                          : Case{in, out, Ptr::Null, 0, count, off};
+                        if (!skip || !skip(c))
+                            cases.push_back(c);
+                    }
+    return cases;
+}
+
 std::string Obs::line() const
 {
     std::ostringstream s;
@@ -235,25 +255,6 @@ int make_kind(Kind k, bool as_output, Fx &fx)
 
 bool needs_fd(Kind k) { return k != Kind::Closed && k != Kind::MinusOne && k != Kind::Huge; }
 
-std::string file_contents(int fd)
-{
-    int r = sftest::proc_open("self/fd/" + std::to_string(fd), O_RDONLY);
-    std::string s;
-    if (r < 0)
-        return s;
-    char buf[65536];
-    off_t at = 0;
-    for (;;) {
-        ssize_t n = pread(r, buf, sizeof buf, at);
-        if (n <= 0)
-            break;
-        s.append(buf, static_cast<size_t>(n));
-        at += n;
-    }
-    close(r);
-    return s;
-}
-
 long long position(int fd)
 {
     errno = 0;
@@ -329,41 +330,30 @@ Obs run_case(Via via, const Case &c, const std::function<void()> &before_call,
         readable_after = true;
         break;
     case Ptr::ProtNone:
-        ptr = reinterpret_cast<int64_t *>(pages);
-        *ptr = c.offset;
-        mprotect(pages, static_cast<size_t>(page), PROT_NONE);
-        break;
     case Ptr::ReadOnly:
+    case Ptr::WriteOnly: {
+        const int prot = c.ptr == Ptr::ProtNone ? PROT_NONE : c.ptr == Ptr::ReadOnly ? PROT_READ : PROT_WRITE;
         ptr = reinterpret_cast<int64_t *>(pages);
         *ptr = c.offset;
-        mprotect(pages, static_cast<size_t>(page), PROT_READ);
-        readable_after = true;
+        mprotect(pages, static_cast<size_t>(page), prot);
+        readable_after = c.ptr != Ptr::ProtNone; // x86: PROT_WRITE pages are readable
         break;
-    case Ptr::WriteOnly:
-        ptr = reinterpret_cast<int64_t *>(pages);
-        *ptr = c.offset;
-        mprotect(pages, static_cast<size_t>(page), PROT_WRITE);
-        readable_after = true; // x86: PROT_WRITE pages are readable
-        break;
+    }
     case Ptr::Unmapped:
         ptr = reinterpret_cast<int64_t *>(pages + page);
         munmap(pages + page, static_cast<size_t>(page));
         break;
-    case Ptr::Straddle: {
-        char *p = pages + page - 4;
-        std::memcpy(p, &c.offset, 4);
-        mprotect(pages + page, static_cast<size_t>(page), PROT_NONE);
-        ptr = reinterpret_cast<int64_t *>(p);
-        break;
-    }
+    case Ptr::Straddle:
     case Ptr::StraddleReadOnly: {
-        // Readable, so the call runs; the store fails on the second page,
-        // and the kernel's put_user (one 8-byte move) writes no byte.
+        // 4 bytes before the second page. A PROT_READ one is readable, so
+        // the call runs; the store fails on the second page, and the
+        // kernel's put_user (one 8-byte move) writes no byte.
+        const bool read_only = c.ptr == Ptr::StraddleReadOnly;
         char *p = pages + page - 4;
-        std::memcpy(p, &c.offset, 8);
-        mprotect(pages + page, static_cast<size_t>(page), PROT_READ);
+        std::memcpy(p, &c.offset, read_only ? 8 : 4);
+        mprotect(pages + page, static_cast<size_t>(page), read_only ? PROT_READ : PROT_NONE);
         ptr = reinterpret_cast<int64_t *>(p);
-        readable_after = true;
+        readable_after = read_only;
         break;
     }
     case Ptr::Misaligned: {
@@ -405,7 +395,7 @@ Obs run_case(Via via, const Case &c, const std::function<void()> &before_call,
     case Kind::FileReadOnly:
     case Kind::FileWriteOnly:
     case Kind::FileAppend:
-    case Kind::Memfd: got = file_contents(out); break;
+    case Kind::Memfd: got = file_contents(out, &o.harness); break;
     case Kind::UnixStream:
     case Kind::PipeWrite: got = sftest::drain_now(fx.peer); break;
     default: break;
@@ -438,8 +428,9 @@ std::vector<Obs> run_table(Via via, const std::vector<Case> &cases, std::string 
             sigaddset(&block, SIGUSR2);
             sigaddset(&block, SIGXFSZ);
             sigprocmask(SIG_BLOCK, &block, nullptr);
-            if (!install_filter(via))
-                return std::string("seccomp failed");
+            std::string err;
+            if (!install_filter(via, &err))
+                return "cannot enter " + std::string(name(via)) + "'s kernel: " + err;
             std::string all;
             for (const Case &c : cases) {
                 if (const char *why = cannot_run(via, c)) {

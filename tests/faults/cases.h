@@ -66,6 +66,14 @@ struct Case {
     std::string describe() const;
 };
 
+// Every (in, out, offset, count) of the lists, in that order, each twice:
+// the offset given (Ptr::Good), then the offset as the input's file
+// position (Ptr::Null; not for offsets below 0). `skip`, when given, leaves
+// out the cases it says.
+std::vector<Case> offset_grid(const std::vector<Kind> &ins, const std::vector<Kind> &outs,
+                              const std::vector<int64_t> &offsets, const std::vector<uint64_t> &counts,
+                              const std::function<bool(const Case &)> &skip = nullptr);
+
 struct Obs {
     long long ret = 0, err = 0;
     long long off_after = 0;          // *offset afterwards, when readable

@@ -19,35 +19,13 @@ namespace {
 
 std::vector<Case> ordinary_table()
 {
-    std::vector<Case> cases;
-    const Kind ins[] = {Kind::File, Kind::Memfd, Kind::DevZero, Kind::PipeRead, Kind::UnixStream,
-                        Kind::Directory, Kind::Closed};
-    const Kind outs[] = {Kind::UnixStream, Kind::PipeWrite, Kind::File, Kind::FileAppend, Kind::DevNull,
-                         Kind::TcpUnconnected, Kind::Eventfd};
-    const int64_t offsets[] = {0, 4095, 9999, 10000, 20000, -5};
-    const uint64_t counts[] = {0, 1, 4096, 10000, 100000};
-    for (Kind in : ins)
-        for (Kind out : outs)
-            for (int64_t off : offsets)
-                for (uint64_t count : counts)
-                    for (bool with_ptr : {true, false}) {
-                        if (in == Kind::DevZero && count > 10000)
-                            continue; // endless input into a blocking socket
-                        Case c;
-                        c.in = in;
-                        c.out = out;
-                        c.count = count;
-                        if (with_ptr) {
-                            c.ptr = Ptr::Good;
-                            c.offset = off;
-                        } else {
-                            if (off < 0)
-                                continue;
-                            c.in_pos = off;
-                        }
-                        cases.push_back(c);
-                    }
-    return cases;
+    return offset_grid({Kind::File, Kind::Memfd, Kind::DevZero, Kind::PipeRead, Kind::UnixStream, Kind::Directory,
+                        Kind::Closed},
+                       {Kind::UnixStream, Kind::PipeWrite, Kind::File, Kind::FileAppend, Kind::DevNull,
+                        Kind::TcpUnconnected, Kind::Eventfd},
+                       {0, 4095, 9999, 10000, 20000, -5}, {0, 1, 4096, 10000, 100000}, [](const Case &c) {
+                           return c.in == Kind::DevZero && c.count > 10000; // endless input into a blocking socket
+                       });
 }
 
 // The oracle, in this process.

@@ -10,53 +10,30 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <string>
 
 #include <sfshim/sfshim.h>
 
-#include "kernel_profile.h"
 #include "util.h"
-
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#else
-#define RUNNING_ON_VALGRIND 0
-#endif
-
-namespace sfshim::platform {
-void forget_learned_state();
-}
 
 using namespace sffault;
 
 namespace {
 
-enum class Side { Kernel, ShimFreebsd };
+// The shim in AUTO under FreeBSD's linuxulator as the freebsd profile plays
+// it (with /proc, as linprocfs gives one; uname says FreeBSD), against the
+// kernel's own sendfile.
+constexpr Via kLayer = Via::AutoLinuxulator;
 
-// The call: the kernel's own here, or the shim in AUTO under FreeBSD's
-// linuxulator as the freebsd profile plays it (with /proc, as linprocfs
-// gives one; uname says FreeBSD).
-ssize_t call(Side side, int out, int in, int64_t *off, size_t count)
-{
-    return side == Side::Kernel ? syscall(SYS_sendfile, out, in, off, count)
-                                : sfshim_sendfile_mode(SFSHIM_MODE_AUTO, out, in, off, count);
-}
-
-ChildResult in_child(Side side, const std::function<std::string()> &body)
+ChildResult in_child(Via via, const std::function<std::string()> &body)
 {
     return run_child(
         [&] {
-            if (side == Side::ShimFreebsd) {
-                sfk_rules rules{};
-                rules.freebsd = 1;
-                if (sfk_install(&rules) != 0)
-                    return std::string("the freebsd profile did not start");
-                sfshim::platform::forget_learned_state();
-            }
+            std::string err;
+            if (!install_filter(via, &err))
+                return "the freebsd profile did not start: " + err;
             return body();
         },
         30000);
@@ -68,24 +45,24 @@ volatile sig_atomic_t g_sigpipes = 0;
 void on_sigpipe(int) { g_sigpipes = g_sigpipes + 1; }
 
 // Runs body on both sides and wants the same report.
-void same_as_kernel(const std::function<std::string(Side)> &body)
+void same_as_kernel(const std::function<std::string(Via)> &body)
 {
-    ChildResult k = in_child(Side::Kernel, [&] { return body(Side::Kernel); });
+    ChildResult k = in_child(Via::Kernel, [&] { return body(Via::Kernel); });
     REQUIRE(k.error == "");
-    ChildResult s = in_child(Side::ShimFreebsd, [&] { return body(Side::ShimFreebsd); });
+    ChildResult s = in_child(kLayer, [&] { return body(kLayer); });
     INFO("kernel: " << k.report << "\nshim under the freebsd profile: " << s.report);
     REQUIRE(s.error == "");
     CHECK(s.report == k.report);
 }
 
-bool skip_under_valgrind()
+// Valgrind cannot run a program under a seccomp user-notification
+// supervisor (it does not know the filter's notify action).
+bool layer_unavailable_here()
 {
-    if (!RUNNING_ON_VALGRIND)
-        return false;
-    // Valgrind cannot run a program under a seccomp user-notification
-    // supervisor (it does not know the filter's notify action).
-    WARN("not run under valgrind: it cannot run the freebsd profile's supervisor");
-    return true;
+    const char *why = unavailable(kLayer);
+    if (why)
+        WARN("not run: " << why);
+    return why != nullptr;
 }
 
 } // namespace
@@ -97,9 +74,9 @@ bool skip_under_valgrind()
 // reader). Before, the shim under the layer returned 0.
 TEST_CASE("FreeBSD's layer: count 0 into a pipe whose reader is gone gives EPIPE and SIGPIPE", "[layers]")
 {
-    if (skip_under_valgrind())
+    if (layer_unavailable_here())
         return;
-    same_as_kernel([](Side side) {
+    same_as_kernel([](Via via) {
         signal(SIGPIPE, on_sigpipe);
         int in = make_file(7, 4096);
         int p[2];
@@ -107,9 +84,9 @@ TEST_CASE("FreeBSD's layer: count 0 into a pipe whose reader is gone gives EPIPE
             return std::string("setup");
         close(p[0]);
         int64_t off = 0;
-        std::string out = "count 0: " + res(call(side, p[1], in, &off, 0));
+        std::string out = "count 0: " + res(send_via(via, p[1], in, &off, 0));
         out += " sigpipes " + std::to_string(g_sigpipes);
-        out += "; count 10: " + res(call(side, p[1], in, &off, 10));
+        out += "; count 10: " + res(send_via(via, p[1], in, &off, 10));
         out += " sigpipes " + std::to_string(g_sigpipes) + " offset " + std::to_string(off);
         return out;
     });
@@ -127,9 +104,9 @@ TEST_CASE("FreeBSD's layer: count 0 into a pipe whose reader is gone gives EPIPE
 TEST_CASE("FreeBSD's layer: a blocking pipe with data queued takes its free room and the call returns",
           "[layers]")
 {
-    if (skip_under_valgrind())
+    if (layer_unavailable_here())
         return;
-    auto body = [](Side side) {
+    auto body = [](Via via) {
         int in = make_file(11, 1 << 20);
         int p[2];
         if (in < 0 || pipe2(p, O_CLOEXEC) != 0)
@@ -138,7 +115,7 @@ TEST_CASE("FreeBSD's layer: a blocking pipe with data queued takes its free room
         if (write(p[1], queued.data(), queued.size()) != static_cast<ssize_t>(queued.size()))
             return std::string("prefill");
         int64_t off = 0;
-        ssize_t r = call(side, p[1], in, &off, 1 << 20);
+        ssize_t r = send_via(via, p[1], in, &off, 1 << 20);
         // What the pipe holds: the 'x's, then the file from offset 0.
         close(p[1]);
         std::string got;
@@ -153,9 +130,9 @@ TEST_CASE("FreeBSD's layer: a blocking pipe with data queued takes its free room
         return std::to_string(r) + " " + std::to_string(off) + " " + std::to_string(got.size()) + " " +
                (prefix ? "x-prefix" : "no-prefix") + " " + std::to_string(bad);
     };
-    ChildResult k = in_child(Side::Kernel, [&] { return body(Side::Kernel); });
+    ChildResult k = in_child(Via::Kernel, [&] { return body(Via::Kernel); });
     REQUIRE(k.error == "");
-    ChildResult s = in_child(Side::ShimFreebsd, [&] { return body(Side::ShimFreebsd); });
+    ChildResult s = in_child(kLayer, [&] { return body(kLayer); });
     INFO("kernel: " << k.report << "\nshim under the freebsd profile: " << s.report);
     REQUIRE(s.error == "");
     long long kr = 0, ko = 0, kg = 0, sr = 0, so = 0, sg = 0, kbad = 0, sbad = 0;
@@ -175,9 +152,9 @@ TEST_CASE("FreeBSD's layer: a blocking pipe with data queued takes its free room
 // The same with a non-blocking pipe: EAGAIN once full, never a wait.
 TEST_CASE("FreeBSD's layer: a non-blocking pipe with data queued takes its free room, then EAGAIN", "[layers]")
 {
-    if (skip_under_valgrind())
+    if (layer_unavailable_here())
         return;
-    same_as_kernel([](Side side) {
+    same_as_kernel([](Via via) {
         int in = make_file(13, 1 << 20);
         int p[2];
         if (in < 0 || pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0)
@@ -186,8 +163,8 @@ TEST_CASE("FreeBSD's layer: a non-blocking pipe with data queued takes its free 
         if (write(p[1], queued.data(), queued.size()) != static_cast<ssize_t>(queued.size()))
             return std::string("prefill");
         int64_t off = 0;
-        std::string out = "first: " + res(call(side, p[1], in, &off, 1 << 20));
-        out += "; second: " + res(call(side, p[1], in, &off, 1 << 20)) + " offset " + std::to_string(off);
+        std::string out = "first: " + res(send_via(via, p[1], in, &off, 1 << 20));
+        out += "; second: " + res(send_via(via, p[1], in, &off, 1 << 20)) + " offset " + std::to_string(off);
         return out;
     });
 }
@@ -199,9 +176,9 @@ TEST_CASE("FreeBSD's layer: a non-blocking pipe with data queued takes its free 
 // passed an offset, so Linux leaves the position alone.
 TEST_CASE("FreeBSD's layer: an offset past 2 GiB leaves the input's file position alone", "[layers]")
 {
-    if (skip_under_valgrind())
+    if (layer_unavailable_here())
         return;
-    same_as_kernel([](Side side) {
+    same_as_kernel([](Via via) {
         int in = make_file(17, 8192);
         int sv[2];
         if (in < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
@@ -211,7 +188,7 @@ TEST_CASE("FreeBSD's layer: an offset past 2 GiB leaves the input's file positio
         std::string out;
         for (int64_t at : {int64_t{0x7fffffff}, int64_t{3} << 30, int64_t{1} << 40}) {
             int64_t off = at;
-            ssize_t r = call(side, sv[0], in, &off, 10);
+            ssize_t r = send_via(via, sv[0], in, &off, 10);
             out += res(r) + " offset " + std::to_string(off) + " position " +
                    std::to_string(lseek(in, 0, SEEK_CUR)) + "; ";
         }

@@ -21,18 +21,6 @@ using namespace sffault;
 
 namespace {
 
-enum class Sink { Tcp, Unix, Pipe };
-
-const char *sink_name(Sink s)
-{
-    switch (s) {
-    case Sink::Tcp: return "TCP";
-    case Sink::Unix: return "Unix stream";
-    case Sink::Pipe: return "pipe";
-    }
-    return "?";
-}
-
 struct Tally {
     long long received = 0, mismatch = -1, calls = 0, partials = 0, eagains = 0, bad = 0;
     long long timed_out = 0;
@@ -47,22 +35,9 @@ std::string run(Via via, Sink sink, bool use_offset, uint64_t seed)
     const uint64_t file_seed = seed ^ 0x5555;
     int in = make_file(file_seed, size, true);
     int out = -1, peer = -1;
-    if (sink == Sink::Tcp) {
-        tcp_pair(out, peer);
-        set_buffers(out, 16 << 10, 0);
-        set_buffers(peer, 0, 16 << 10);
-    } else if (sink == Sink::Unix) {
-        int sv[2];
-        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
-        out = sv[0];
-        peer = sv[1];
-        set_buffers(out, 16 << 10, 0);
-    } else {
-        int p[2];
-        pipe2(p, O_CLOEXEC);
-        out = p[1];
-        peer = p[0];
-    }
+    std::string err;
+    if (in < 0 || !make_sink(sink, 16 << 10, out, peer, &err))
+        return "0 0 0 0 0 1 0 fixture: " + err;
     set_nonblock(out, true);
 
     const int64_t start = use_offset ? 4096 + 3 : 11;

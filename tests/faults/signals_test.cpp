@@ -28,7 +28,6 @@ using namespace sffault;
 
 namespace {
 
-enum class Sink { Tcp, Unix, Pipe };
 enum class Source { Thread, Timer };
 
 struct Scenario {
@@ -111,22 +110,9 @@ std::string run(Via via, Scenario sc)
     const uint64_t size = 32 * kMiB;
     int in = make_file(seed, size, true);
     int out = -1, peer = -1;
-    if (sc.sink == Sink::Tcp) {
-        tcp_pair(out, peer);
-        set_buffers(out, 64 << 10, 0);
-        set_buffers(peer, 0, 64 << 10);
-    } else if (sc.sink == Sink::Unix) {
-        int sv[2];
-        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
-        out = sv[0];
-        peer = sv[1];
-        set_buffers(out, 64 << 10, 0);
-    } else {
-        int p[2];
-        pipe2(p, O_CLOEXEC);
-        out = p[1];
-        peer = p[0];
-    }
+    std::string err;
+    if (in < 0 || !make_sink(sc.sink, 64 << 10, out, peer, &err))
+        return "fixture: " + err;
 
     struct sigaction sa{};
     sa.sa_handler = on_signal;

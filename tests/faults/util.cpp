@@ -1,129 +1,22 @@
 #include "util.h"
-#include "io.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/ioctl.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 
-#include "kernel_profile.h"
-#include "platform/platform.h" // forget_learned_state
-
-#ifndef SFSHIM_FAULTS_SCRATCH_DIR
-#define SFSHIM_FAULTS_SCRATCH_DIR "/tmp"
-#endif
-
 namespace sffault {
-
-const char *name(Via v)
-{
-    switch (v) {
-    case Via::Kernel: return "kernel sendfile";
-    case Via::Emulate: return "shim EMULATE";
-    case Via::Mmap: return "shim MMAP";
-    case Via::Rw: return "shim RW";
-    case Via::Auto: return "shim AUTO";
-    case Via::AutoEnosys: return "shim AUTO (sendfile gives ENOSYS)";
-    case Via::AutoEperm: return "shim AUTO (sendfile gives EPERM)";
-    case Via::AutoFreebsd: return "shim AUTO (EINVAL for count 0)";
-    case Via::AutoCompat: return "shim AUTO (NetBSD compat_linux profile, no /proc)";
-    case Via::AutoLinuxulator: return "shim AUTO (FreeBSD linuxulator profile)";
-    case Via::AutoIllumosLx: return "shim AUTO (illumos LX profile)";
-    }
-    return "?";
-}
-
-const sftest::LayerProfile *layer_of(Via v)
-{
-    switch (v) {
-    case Via::AutoCompat: return &sftest::profile(sftest::Layer::NetbsdCompat);
-    case Via::AutoLinuxulator: return &sftest::profile(sftest::Layer::FreebsdLinuxulator);
-    case Via::AutoIllumosLx: return &sftest::profile(sftest::Layer::IllumosLx);
-    default: return nullptr;
-    }
-}
-
-const char *unavailable(Via v)
-{
-    const sftest::LayerProfile *layer = layer_of(v);
-    return layer ? sftest::layer_unavailable(layer->layer) : nullptr;
-}
-
-std::vector<Via> runnable(std::vector<Via> vias)
-{
-    std::vector<Via> out;
-    for (Via v : vias) {
-        if (const char *why = unavailable(v))
-            sftest::note_left_out(name(v), why);
-        else
-            out.push_back(v);
-    }
-    return out;
-}
-
-const std::vector<Via> &shim_vias()
-{
-    static const std::vector<Via> v = runnable({Via::Emulate,    Via::Mmap,       Via::Rw,
-                                                Via::Auto,       Via::AutoEnosys, Via::AutoEperm,
-                                                Via::AutoFreebsd, Via::AutoCompat, Via::AutoLinuxulator,
-                                                Via::AutoIllumosLx});
-    return v;
-}
-
-const std::vector<Via> &engine_vias()
-{
-    static const std::vector<Via> v = {Via::Mmap, Via::Rw, Via::AutoEnosys};
-    return v;
-}
-
-ssize_t send_via(Via v, int out_fd, int in_fd, int64_t *offset, size_t count)
-{
-    switch (v) {
-    case Via::Kernel: return syscall(SYS_sendfile, out_fd, in_fd, offset, count);
-    case Via::Emulate: return sfshim_sendfile_mode(SFSHIM_MODE_EMULATE, out_fd, in_fd, offset, count);
-    case Via::Mmap: return sfshim_sendfile_mode(SFSHIM_MODE_MMAP, out_fd, in_fd, offset, count);
-    case Via::Rw: return sfshim_sendfile_mode(SFSHIM_MODE_RW, out_fd, in_fd, offset, count);
-    default: return sfshim_sendfile_mode(SFSHIM_MODE_AUTO, out_fd, in_fd, offset, count);
-    }
-}
-
-bool install_filter(Via v)
-{
-    if (const sftest::LayerProfile *layer = layer_of(v)) {
-        std::string err;
-        return sftest::enter_layer(layer->layer, err);
-    }
-    sfk_rules rules{};
-    switch (v) {
-    case Via::AutoEnosys: rules.sendfile_errno = ENOSYS; break;
-    case Via::AutoEperm: rules.sendfile_errno = EPERM; break;
-    case Via::AutoFreebsd:
-        rules.sendfile_errno = EINVAL;
-        rules.sendfile_count_zero = 1;
-        break;
-    default: return true;
-    }
-    if (sfk_install(&rules) != 0)
-        return false;
-    sfshim::platform::forget_learned_state();
-    return true;
-}
 
 static inline uint64_t mix(uint64_t x)
 {
@@ -162,16 +55,6 @@ int64_t first_mismatch(const char *p, uint64_t seed, uint64_t pos, size_t n)
     return -1;
 }
 
-const std::string &scratch_dir()
-{
-    static const std::string dir = [] {
-        std::string d = SFSHIM_FAULTS_SCRATCH_DIR;
-        mkdir(d.c_str(), 0700);
-        return d;
-    }();
-    return dir;
-}
-
 bool write_pattern(int fd, uint64_t seed, uint64_t from, uint64_t to)
 {
     std::vector<char> buf(1 << 20);
@@ -195,7 +78,7 @@ bool write_pattern(int fd, uint64_t seed, uint64_t from, uint64_t to)
 int make_file(uint64_t seed, uint64_t size, bool tmpfs, std::string *keep_path)
 {
     static std::atomic<unsigned> counter{0};
-    std::string dir = tmpfs ? std::string("/dev/shm") : scratch_dir();
+    const std::string &dir = tmpfs ? scratch_dir_tmpfs() : scratch_dir();
     std::string path = dir + "/sfshim-fault-" + std::to_string(getpid()) + "-" +
                        std::to_string(counter++);
     int fd = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -213,36 +96,43 @@ int make_file(uint64_t seed, uint64_t size, bool tmpfs, std::string *keep_path)
     return fd;
 }
 
-bool tcp_pair(int &a, int &b)
+const char *sink_name(Sink s)
 {
-    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof sa;
-    if (l < 0 || bind(l, reinterpret_cast<sockaddr *>(&sa), sizeof sa) != 0 || listen(l, 1) != 0 ||
-        getsockname(l, reinterpret_cast<sockaddr *>(&sa), &len) != 0) {
-        if (l >= 0)
-            close(l);
-        return false;
+    switch (s) {
+    case Sink::Tcp: return "TCP";
+    case Sink::Unix: return "Unix stream";
+    case Sink::Pipe: return "pipe";
     }
-    a = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (a < 0 || connect(a, reinterpret_cast<sockaddr *>(&sa), sizeof sa) != 0) {
-        close(l);
-        return false;
-    }
-    b = accept4(l, nullptr, nullptr, SOCK_CLOEXEC);
-    close(l);
-    return b >= 0;
+    return "?";
 }
 
-bool set_nonblock(int fd, bool on)
+bool make_sink(Sink s, int buffer, int &out, int &peer, std::string *err)
 {
-    int fl = fcntl(fd, F_GETFL);
-    if (fl < 0)
-        return false;
-    fl = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
-    return fcntl(fd, F_SETFL, fl) == 0;
+    int fds[2];
+    switch (s) {
+    case Sink::Tcp:
+        if (!tcp_pair(out, peer, err))
+            return false;
+        set_buffers(out, buffer, 0);
+        set_buffers(peer, 0, buffer);
+        return true;
+    case Sink::Unix:
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+            break;
+        out = fds[0];
+        peer = fds[1];
+        set_buffers(out, buffer, 0);
+        return true;
+    case Sink::Pipe:
+        if (pipe2(fds, O_CLOEXEC) != 0)
+            break;
+        out = fds[1];
+        peer = fds[0];
+        return true;
+    }
+    if (err)
+        *err = std::string(sink_name(s)) + ": " + std::strerror(errno);
+    return false;
 }
 
 void set_buffers(int fd, int sndbuf, int rcvbuf)
@@ -373,48 +263,6 @@ void Reader::run()
 }
 
 
-ChildResult run_child(const std::function<std::string()> &fn, int timeout_ms)
-{
-    ChildResult res;
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) != 0) {
-        res.error = "pipe2 failed";
-        return res;
-    }
-    fflush(nullptr);
-    pid_t pid = fork();
-    if (pid < 0) {
-        res.error = "fork failed";
-        close(p[0]);
-        close(p[1]);
-        return res;
-    }
-    if (pid == 0) {
-        close(p[0]);
-        // A SIGPIPE must not kill the reporter: tests that study SIGPIPE
-        // install their own disposition.
-        std::string r = fn();
-        signal(SIGPIPE, SIG_IGN);
-        _exit(sftest::write_all(p[1], "R" + r) ? 0 : 3);
-    }
-    close(p[1]);
-    sftest::ChildEnd end = sftest::collect_child(pid, p[0], timeout_ms, &res.report);
-    int status = end.status;
-    if (end.timed_out) {
-        res.error = "timed out after " + std::to_string(timeout_ms) + " ms";
-    } else if (WIFSIGNALED(status)) {
-        res.error = std::string("killed by signal ") + strsignal(WTERMSIG(status));
-    } else if (res.report.empty() || res.report[0] != 'R') {
-        res.error = "no report (exit status " + std::to_string(WEXITSTATUS(status)) + ")";
-    } else if (WEXITSTATUS(status) != 0) {
-        // After a whole report: a checker's exit code (valgrind's --error-exitcode).
-        res.error = "exit status " + std::to_string(WEXITSTATUS(status)) + " after the report";
-    }
-    if (!res.report.empty())
-        res.report.erase(0, 1);
-    return res;
-}
-
 long status_kb(const char *field)
 {
     std::ifstream f("/proc/self/status");
@@ -428,7 +276,7 @@ long status_kb(const char *field)
 
 bool file_mapped(uint64_t dev, uint64_t ino)
 {
-    int fd = sftest::proc_open("self/maps", O_RDONLY);
+    int fd = proc_open("self/maps", O_RDONLY);
     if (fd < 0)
         return false;
     std::string maps;

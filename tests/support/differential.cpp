@@ -14,61 +14,61 @@
 
 namespace sfdiff {
 
-// SFSHIM_DIFF_SELFCHECK=1 also compares the kernel with itself on a second
-// fresh fixture: a failure there is a nondeterministic case, not a shim bug.
-const std::vector<Caller> &all_shim_callers()
+using sftest::Via;
+
+namespace {
+
+// Every shim way of calling this process can run (sftest::shim_vias), less
+// the compat profile under memcheck: its paths run under memcheck in the
+// fault suite's tables; here they would add a ninth of the longest memcheck
+// entry. SFSHIM_DIFF_SELFCHECK=1 also compares the kernel with itself on a
+// second fresh fixture: a failure there is a nondeterministic case, not a
+// shim bug.
+const std::vector<Via> &all_shim_vias()
 {
-    static const std::vector<Caller> callers = [] {
-        std::vector<Caller> c = {Caller::Emulate,    Caller::Mmap,      Caller::Rw,
-                                 Caller::Auto,       Caller::AutoEnosys, Caller::AutoEperm,
-                                 Caller::AutoFreebsd};
-        // The compat profile's paths run under memcheck in the fault suite's
-        // tables; here they would add a ninth of the longest memcheck entry.
-        if (!RUNNING_ON_VALGRIND)
-            c.push_back(Caller::AutoCompat);
-        // A layer this process cannot enter is left out, said once.
-        for (Caller layer : {Caller::AutoLinuxulator, Caller::AutoIllumosLx}) {
-            if (const char *why = sftest::layer_unavailable(layer_of(layer)->layer))
-                sftest::note_left_out(name(layer), why);
-            else
-                c.push_back(layer);
-        }
+    static const std::vector<Via> vias = [] {
+        std::vector<Via> v;
         if (env_u64("SFSHIM_DIFF_SELFCHECK", 0))
-            c.insert(c.begin(), Caller::Kernel);
-        return c;
+            v.push_back(Via::Kernel);
+        for (Via via : sftest::shim_vias())
+            if (!(via == Via::AutoCompat && RUNNING_ON_VALGRIND))
+                v.push_back(via);
+        return v;
     }();
-    return callers;
+    return vias;
 }
+
+} // namespace
 
 Observation check_against_kernel(const Spec &spec)
 {
-    return check_against_kernel(spec, all_shim_callers());
+    return check_against_kernel(spec, all_shim_vias());
 }
 
-Observation check_against_kernel(const Spec &spec, const std::vector<Caller> &callers)
+Observation check_against_kernel(const Spec &spec, const std::vector<Via> &vias)
 {
     INFO("case: " << spec.describe());
-    Observation kernel = run_in_child(spec, Caller::Kernel);
+    Observation kernel = run_in_child(spec, Via::Kernel);
     INFO("kernel: " << kernel.describe());
     if (!kernel.harness_error.empty()) {
         FAIL_CHECK("the kernel run itself broke: " << kernel.harness_error);
         return kernel;
     }
-    for (Caller c : callers) {
-        if (const char *why = cannot_run(spec, c)) {
-            SUCCEED(name(c) << " not run: " << why);
+    for (Via via : vias) {
+        if (const char *why = cannot_run(spec, via)) {
+            SUCCEED(name(via) << " not run: " << why);
             continue;
         }
-        Observation shim = run_in_child(spec, c);
+        Observation shim = run_in_child(spec, via);
         std::vector<std::string> diffs = differences(spec, kernel, shim);
         if (diffs.empty()) {
-            SUCCEED(name(c) << " matches the kernel");
+            SUCCEED(name(via) << " matches the kernel");
             continue;
         }
-        std::string msg = std::string(name(c)) + " differs from the kernel:";
+        std::string msg = std::string(name(via)) + " differs from the kernel:";
         for (const std::string &d : diffs)
             msg += "\n    " + d;
-        msg += "\n  " + std::string(name(c)) + ": " + shim.describe();
+        msg += "\n  " + std::string(name(via)) + ": " + shim.describe();
         FAIL_CHECK(msg);
     }
     return kernel;

@@ -2,23 +2,20 @@
 // report each difference.
 #pragma once
 
-#include <initializer_list>
 #include <vector>
 
-#include "child.h"
 #include "fixture.h"
 #include "io.h"
+#include "run_spec.h"
 
 namespace sfdiff {
 
-// Every mode the shim has, including AUTO inside kernels without sendfile.
-const std::vector<Caller> &all_shim_callers();
-
-// Runs the kernel oracle once, then each caller, each on a fresh fixture,
-// and fails a Catch2 check for every caller that differs. Returns the
-// kernel's observation so that callers can add their own sanity checks.
+// Runs the kernel oracle once, then each via, each on a fresh fixture, and
+// fails a Catch2 check for every via that differs. Without a list: every
+// mode the shim has, AUTO inside kernels without sendfile included. Returns
+// the kernel's observation so that callers can add their own sanity checks.
 Observation check_against_kernel(const Spec &spec);
-Observation check_against_kernel(const Spec &spec, const std::vector<Caller> &callers);
+Observation check_against_kernel(const Spec &spec, const std::vector<sftest::Via> &vias);
 
 // Environment knobs with defaults.
 using sftest::env_u64;

@@ -80,13 +80,17 @@ void Drainer::run()
     }
 }
 
+} // namespace sfdiff
+
+namespace sftest {
+
 namespace {
 
 // The first bytes of /proc's `rel` (the harness's real /proc, also in the
 // compat profile), NUL-terminated, into buf; false on error.
 bool read_proc(const char *rel, char *buf, size_t size)
 {
-    int fd = sftest::proc_open(rel, O_RDONLY);
+    int fd = proc_open(rel, O_RDONLY);
     if (fd < 0)
         return false;
     ssize_t n = read(fd, buf, size - 1);
@@ -151,4 +155,4 @@ bool thread_waits(long tid)
     return false;
 }
 
-} // namespace sfdiff
+} // namespace sftest

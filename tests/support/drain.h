@@ -48,16 +48,16 @@ private:
     Drained result_;
 };
 
+} // namespace sfdiff
+
+namespace sftest {
+
 // True when thread `tid` of this process is asleep (state S) in a system
 // call that waits for room in an output (sendfile, write, poll, ...): a call
 // that waits, seen as a fact in /proc rather than guessed from a pause.
 // Locks are not counted: the allocator's (futex; the asking thread may hold
 // it), valgrind's scheduler's (a read on a pipe).
 bool thread_waits(long tid);
-
-} // namespace sfdiff
-
-namespace sftest {
 
 // What a pipe or stream socket holds right now: makes fd non-blocking, then
 // reads until EAGAIN, end of file or an error. "" for fd < 0.

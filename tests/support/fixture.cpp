@@ -1,21 +1,20 @@
 #include "fixture.h"
-#include "io.h"
 
-#include <arpa/inet.h>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sstream>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "files.h"
+#include "io.h"
 
 namespace sfdiff {
 
@@ -32,32 +31,6 @@ std::string make_content(uint64_t seed, uint64_t n)
         std::memcpy(&s[i], &z, (n - i) < 8 ? (n - i) : 8);
     }
     return s;
-}
-
-static std::string ensure_dir(const char *env, const std::string &fallback)
-{
-    const char *e = std::getenv(env);
-    std::string d = (e && *e) ? e : fallback;
-    for (size_t i = 1; i <= d.size(); ++i)
-        if (i == d.size() || d[i] == '/')
-            mkdir(d.substr(0, i).c_str(), 0700);
-    return d;
-}
-
-#ifndef SFSHIM_DIFF_SCRATCH_DIR
-#define SFSHIM_DIFF_SCRATCH_DIR "/tmp/sfshim-diff"
-#endif
-
-const std::string &scratch_dir_ext4()
-{
-    static const std::string d = ensure_dir("SFSHIM_DIFF_SCRATCH", SFSHIM_DIFF_SCRATCH_DIR);
-    return d;
-}
-
-const std::string &scratch_dir_tmpfs()
-{
-    static const std::string d = ensure_dir("SFSHIM_DIFF_SCRATCH_TMPFS", "/dev/shm");
-    return d;
 }
 
 const char *name(In k)
@@ -177,43 +150,13 @@ static std::string sys_error(const char *what)
     return std::string(what) + ": " + std::strerror(errno);
 }
 
-bool tcp_pair(int &a, int &b, std::string &err)
-{
-    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    sa.sin_port = 0;
-    socklen_t len = sizeof sa;
-    if (l < 0 || bind(l, reinterpret_cast<sockaddr *>(&sa), sizeof sa) != 0 || listen(l, 1) != 0 ||
-        getsockname(l, reinterpret_cast<sockaddr *>(&sa), &len) != 0) {
-        err = sys_error("tcp listen");
-        if (l >= 0)
-            close(l);
-        return false;
-    }
-    a = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (a < 0 || connect(a, reinterpret_cast<sockaddr *>(&sa), sizeof sa) != 0) {
-        err = sys_error("tcp connect");
-        close(l);
-        return false;
-    }
-    b = accept4(l, nullptr, nullptr, SOCK_CLOEXEC);
-    close(l);
-    if (b < 0) {
-        err = sys_error("tcp accept");
-        return false;
-    }
-    return true;
-}
-
 // Creates a file with `content` (or a sparse file of `sparse_size`) in the
 // file system's scratch directory, opens it with `flags`, unlinks it.
 static int scratch_file(Fs fs, const std::string &content, uint64_t sparse_size, int flags,
                         std::string &err)
 {
     static unsigned counter = 0;
-    std::string dir = fs == Fs::Ext4 ? scratch_dir_ext4() : scratch_dir_tmpfs();
+    std::string dir = fs == Fs::Ext4 ? sftest::scratch_dir() : sftest::scratch_dir_tmpfs();
     std::string path = dir + "/sfshim-diff-" + std::to_string(getpid()) + "-" +
                        std::to_string(counter++);
     int w = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -243,11 +186,6 @@ static void shrink_buffers(int sender, int receiver, bool tcp)
         setsockopt(receiver, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
 }
 
-static void set_nonblock(int fd)
-{
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-}
-
 static void build_output(const Spec &s, Built &b)
 {
     std::string err;
@@ -274,7 +212,7 @@ static void build_output(const Spec &s, Built &b)
         break;
     }
     case Out::Tcp:
-        if (!tcp_pair(b.out_fd, b.reader_fd, err))
+        if (!sftest::tcp_pair(b.out_fd, b.reader_fd, &err))
             break;
         b.reader_is_stream_socket = true;
         break;
@@ -307,7 +245,7 @@ static void build_output(const Spec &s, Built &b)
             uint64_t n = s.pipe_prefill < 0 ? static_cast<uint64_t>(cap) * 2
                                             : static_cast<uint64_t>(s.pipe_prefill);
             std::string fill = make_content(s.seed + 31337, n);
-            set_nonblock(p[1]);
+            sftest::set_nonblock(p[1]);
             size_t done = 0;
             while (done < fill.size()) {
                 ssize_t w = write(p[1], fill.data() + done, fill.size() - done);
@@ -317,7 +255,7 @@ static void build_output(const Spec &s, Built &b)
             }
             if (s.pipe_prefill > 0 && done != fill.size())
                 err = "pipe prefill did not fit";
-            fcntl(p[1], F_SETFL, fcntl(p[1], F_GETFL) & ~O_NONBLOCK);
+            sftest::set_nonblock(p[1], false);
         }
         break;
     }
@@ -335,7 +273,7 @@ static void build_output(const Spec &s, Built &b)
     if (s.small_buffers && b.reader_fd >= 0 && s.out != Out::Pipe)
         shrink_buffers(b.out_fd, b.reader_fd, s.out == Out::Tcp);
     if (s.out_nonblock && b.out_fd >= 0)
-        set_nonblock(b.out_fd);
+        sftest::set_nonblock(b.out_fd);
     if (s.out_append_flag && b.out_fd >= 0)
         fcntl(b.out_fd, F_SETFL, fcntl(b.out_fd, F_GETFL) | O_APPEND);
     if (s.no_reader && b.reader_fd >= 0) {
@@ -366,7 +304,7 @@ static void build_input(const Spec &s, Built &b)
         if (b.in_fd < 0 || !sftest::write_all(b.in_fd, make_content(s.seed, s.in_size)))
             err = sys_error("memfd");
         if (nb)
-            set_nonblock(b.in_fd);
+            sftest::set_nonblock(b.in_fd);
         break;
     case In::Pipe: {
         int p[2];
@@ -386,7 +324,7 @@ static void build_input(const Spec &s, Built &b)
     case In::Tcp: {
         int a = -1, peer = -1;
         if (s.in == In::Tcp) {
-            if (!tcp_pair(a, peer, err))
+            if (!sftest::tcp_pair(a, peer, &err))
                 break;
         } else {
             int sv[2];
@@ -402,12 +340,12 @@ static void build_input(const Spec &s, Built &b)
         shutdown(peer, SHUT_WR);
         close(peer);
         if (nb)
-            set_nonblock(a);
+            sftest::set_nonblock(a);
         b.in_fd = a;
         break;
     }
     case In::Directory:
-        b.in_fd = open(scratch_dir_ext4().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | nb);
+        b.in_fd = open(sftest::scratch_dir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | nb);
         break;
     case In::Eventfd:
         b.in_fd = eventfd(5, EFD_CLOEXEC | (nb ? EFD_NONBLOCK : 0));

@@ -132,11 +132,6 @@ constexpr bool kHaveSendfile32 = false;
 // Deterministic pseudo-random content (splitmix64 stream).
 std::string make_content(uint64_t seed, uint64_t n);
 
-// Directory for scratch files on the build tree's file system (ext4 here).
-const std::string &scratch_dir_ext4();
-// Directory for scratch files on tmpfs.
-const std::string &scratch_dir_tmpfs();
-
 const char *name(In k);
 const char *name(Out k);
 
@@ -170,8 +165,5 @@ constexpr uint32_t kOffsetGuard = 0xa5c3e1f7;
 // Builds everything the spec describes. Closed/-1/huge descriptors are
 // chosen last so that no later open reuses the number.
 void build(const Spec &spec, Built &b);
-
-// Socket pairs, with port 0 for TCP.
-bool tcp_pair(int &a, int &b, std::string &err);
 
 } // namespace sfdiff

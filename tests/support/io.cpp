@@ -1,13 +1,18 @@
 #include "io.h"
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include <cstring>
 
 namespace sftest {
 
@@ -74,6 +79,57 @@ ChildEnd collect_child(pid_t pid, int fd, int timeout_ms, std::string *out)
     while (waitpid(pid, &end.status, 0) < 0 && errno == EINTR) {
     }
     return end;
+}
+
+static bool fail(std::string *err, const char *what)
+{
+    if (err)
+        *err = std::string(what) + ": " + std::strerror(errno);
+    return false;
+}
+
+bool tcp_pair(int &a, int &b, std::string *err)
+{
+    a = b = -1;
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sa.sin_port = 0;
+    socklen_t len = sizeof sa;
+    if (l < 0 || bind(l, reinterpret_cast<sockaddr *>(&sa), sizeof sa) != 0 || listen(l, 1) != 0 ||
+        getsockname(l, reinterpret_cast<sockaddr *>(&sa), &len) != 0) {
+        fail(err, "tcp listen");
+        if (l >= 0)
+            close(l);
+        return false;
+    }
+    a = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (a < 0 || connect(a, reinterpret_cast<sockaddr *>(&sa), sizeof sa) != 0) {
+        fail(err, "tcp connect");
+        if (a >= 0)
+            close(a);
+        a = -1;
+        close(l);
+        return false;
+    }
+    b = accept4(l, nullptr, nullptr, SOCK_CLOEXEC);
+    if (b < 0) {
+        fail(err, "tcp accept");
+        close(a);
+        a = -1;
+    }
+    close(l);
+    return b >= 0;
+}
+
+bool set_nonblock(int fd, bool on)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0)
+        return false;
+    fl = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
+    return fcntl(fd, F_SETFL, fl) == 0;
 }
 
 uint64_t env_u64(const char *name, uint64_t fallback)

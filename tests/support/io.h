@@ -24,6 +24,14 @@ struct ChildEnd {
 };
 ChildEnd collect_child(pid_t pid, int fd, int timeout_ms, std::string *out);
 
+// A connected TCP pair on the loopback (the listener on port 0, closed
+// again). false, with *err set when given, on failure; then nothing is left
+// open.
+bool tcp_pair(int &a, int &b, std::string *err = nullptr);
+
+// Sets or clears O_NONBLOCK; false on error.
+bool set_nonblock(int fd, bool on = true);
+
 // An unsigned number from the environment (decimal, 0x hex or 0 octal), or
 // fallback when unset, empty or not a number.
 uint64_t env_u64(const char *name, uint64_t fallback);

@@ -1,7 +1,7 @@
 // The compat-layer kernels the suites run the shim in, played on Linux by
 // toolchain/kernel_profile.h, as one table. A layer is a line of the table
-// here and a value of the suites' Caller (child.h) and Via (faults/util.h),
-// each mapped to its line in one place (layer_of).
+// here and a value of Via (via.h), mapped to its line in one place
+// (layer_of).
 #pragma once
 
 #include <cerrno>
