@@ -7,6 +7,12 @@
 #   SX_CMD=(...)            set by sx_prepare: the server in the foreground
 #   SX_PIDFILE              set by sx_prepare: the pid file the server writes
 #   SX_STOP_SIGNAL          the signal that stops the server gracefully
+# and may set:
+#   SX_SCHEME               the URL's scheme (default http; ftp for vsftpd)
+#   SX_STOP_CHILDREN=1      at a stop, also wait for the main process's
+#                           children and descendants (and stop those that
+#                           stay): for servers whose children outlive it
+#   SX_RENDER_KEYS          more @KEY@s for sx_render, from SX_KEY variables
 # and then calls: sx_main "$@"
 #
 # Environment: SFSHIM and SFSHIM_NOSENDFILE name the launchers (default: the
@@ -43,16 +49,57 @@ kernel whose sendfile syscall fails with ENOSYS (sfshim --no-kernel-sendfile).
   --background    start it, print the URL when it answers, and return
 
 The URL is printed on stdout, and written to DIR/url (port: DIR/port).  The
-shim's counters go to DIR/stats/sfshim.PID.json, one JSON line per process
-that called sendfile, written when the process exits.  The server's own logs
-are in DIR/logs.  As root the server drops to www-data: DOCROOT must be
-readable by it.
+shim counts in DIR/stats/sfshim.PID.stats (PID: the process that loaded it;
+its forked children count there too), live, however the processes end; read
+them with: sfshim stats [--json] DIR/stats/*.stats.  The server's own logs
+are in DIR/logs.  As root the server drops to an unprivileged user
+(www-data; vsftpd: ftp): DOCROOT must be readable by it.
 EOF
 }
 
 # A free TCP port on 127.0.0.1, from the system (bind port 0, read it back).
 sx_free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# N consecutive free TCP ports on 127.0.0.1 ("FIRST LAST"): a free port from
+# the system, and the N - 1 above it free too (binds each; tries 50 times).
+sx_free_ports() {
+	python3 - "$1" <<'EOF_PY'
+import socket, sys
+n = int(sys.argv[1])
+for _ in range(50):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    first = s.getsockname()[1]
+    s.close()
+    if first + n - 1 > 65535:
+        continue
+    held, ok = [], True
+    for port in range(first, first + n):
+        t = socket.socket()
+        try:
+            t.bind(("127.0.0.1", port))
+            held.append(t)
+        except OSError:
+            t.close()
+            ok = False
+            break
+    for t in held:
+        t.close()
+    if ok:
+        print(first, first + n - 1)
+        sys.exit(0)
+sys.exit("no %d free ports in a row" % n)
+EOF_PY
+}
+
+# SX_CMD=(/bin/sh ... CMD...): for a server that writes no pid file, a shell
+# that writes its own pid to $SX_PIDFILE and then execs CMD (same pid). It
+# runs no other program, so no other process loads the shim.
+sx_cmd_with_pidfile() {
+	# shellcheck disable=SC2016 # $$ and $@ are the inner shell's.
+	SX_CMD=(/bin/sh -c 'echo $$ >"$0" && exec "$@"' "$SX_PIDFILE" "$@")
 }
 
 # True when something accepts connections on 127.0.0.1:$1.
@@ -82,7 +129,7 @@ sx_find_launchers() {
 # Replace @KEY@ in template $1 by the values of SX_KEY variables; write $2.
 sx_render() {
 	local args=() k
-	for k in PORT DOCROOT DIR USER GROUP; do
+	for k in PORT DOCROOT DIR USER GROUP ${SX_RENDER_KEYS:-}; do
 		local v="SX_$k"
 		# Escape for sed's replacement: \ & and the | delimiter.
 		local val=${!v}
@@ -168,13 +215,55 @@ sx_server_pid() {
 	echo "$SX_CHILD"
 }
 
+# The descendants of process $1, as "PID:STARTTIME" (the start time tells a
+# process from a later one with the same pid).
+sx_descendants() {
+	local kid
+	for kid in $(pgrep -P "$1" 2>/dev/null); do
+		echo "$kid:$(sx_start_time "$kid")"
+		sx_descendants "$kid"
+	done
+}
+sx_start_time() {
+	sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20
+}
+# True while the process PID:STARTTIME of sx_descendants is there.
+sx_still() {
+	! sx_gone "${1%%:*}" && [ "$(sx_start_time "${1%%:*}")" = "${1#*:}" ]
+}
+
+# SX_STOP_CHILDREN: wait up to 10 s for the descendants listed in $@ (that
+# the server's main process left behind when it stopped), then SIGTERM
+# those still there, and SIGKILL them 5 s later.
+sx_stop_leftovers() {
+	local p i left
+	for ((i = 0; i < 100; i++)); do
+		left=''
+		for p in "$@"; do sx_still "$p" && left=1; done
+		[ -n "$left" ] || return 0
+		sleep 0.1
+	done
+	for p in "$@"; do sx_still "$p" && kill -TERM "${p%%:*}" 2>/dev/null; done
+	for ((i = 0; i < 50; i++)); do
+		left=''
+		for p in "$@"; do sx_still "$p" && left=1; done
+		[ -n "$left" ] || break
+		sleep 0.1
+	done
+	for p in "$@"; do
+		sx_still "$p" && { kill -KILL "${p%%:*}" 2>/dev/null; sx_say "process ${p%%:*} killed"; }
+	done
+	return 0
+}
+
 SX_CHILD='' SX_STOPPING=''
 sx_stop_child() {
 	[ -n "$SX_CHILD" ] && [ -z "$SX_STOPPING" ] || return 0
 	SX_STOPPING=1
-	local pid
+	local pid kids=()
 	pid=$(sx_server_pid)
 	echo "$pid" >"$SX_DIR/server.pid"
+	[ -z "${SX_STOP_CHILDREN:-}" ] || mapfile -t kids < <(sx_descendants "$pid")
 	kill "-$SX_STOP_SIGNAL" "$pid" 2>/dev/null
 	if ! sx_wait_gone "$SX_CHILD" 30; then
 		sx_say "$SX_NAME did not stop on SIG$SX_STOP_SIGNAL in 30 s: killing it"
@@ -183,18 +272,19 @@ sx_stop_child() {
 		kill -KILL "$pid" "$SX_CHILD" 2>/dev/null
 	fi
 	wait "$SX_CHILD" 2>/dev/null
+	[ ${#kids[@]} -eq 0 ] || sx_stop_leftovers "${kids[@]}"
 	[ -z "$SX_WATCHDOG" ] || kill "$SX_WATCHDOG" 2>/dev/null
 	sx_say "stopped"
 }
 
 # Run the server as a child and stay with it until it exits or we are told
-# to stop: on TERM, INT, HUP or exit, stop it gracefully (its stats are
-# written when its processes exit), wait, and kill it if it hangs.
+# to stop: on TERM, INT, HUP or exit, stop it gracefully, wait, and kill it
+# if it hangs.
 sx_supervise() {
 	local wrap=() tries=0 port_fixed=$SX_PORT
 	SX_WATCHDOG=''
 	if [ -n "$SX_SHIM" ]; then
-		wrap=("$SFSHIM" --quiet --stats="$SX_DIR/stats/sfshim.%p.json")
+		wrap=("$SFSHIM" --quiet --stats="$SX_DIR/stats/sfshim.%p.stats")
 		[ -z "$SX_MODE" ] || wrap+=(--mode "$SX_MODE")
 		[ -z "$SX_LOG" ] || wrap+=(--log="$SX_LOG")
 		[ -n "$SX_KERNEL" ] || wrap+=(--no-kernel-sendfile)
@@ -233,14 +323,14 @@ sx_supervise() {
 		SX_PORT=''
 	done
 	echo "$SX_PORT" >"$SX_DIR/port"
-	echo "http://127.0.0.1:$SX_PORT/" >"$SX_DIR/url.tmp"
+	echo "${SX_SCHEME:-http}://127.0.0.1:$SX_PORT/" >"$SX_DIR/url.tmp"
 	mv "$SX_DIR/url.tmp" "$SX_DIR/url"
 	sx_server_pid >"$SX_DIR/server.pid"
 	local how="through sfshim"
 	[ -n "$SX_SHIM" ] || how="without the shim"
 	if [ -n "$SX_KERNEL" ]; then how="$how, normal kernel"; else how="$how, sendfile syscall -> ENOSYS"; fi
-	sx_say "$SX_NAME serves $SX_DOCROOT at http://127.0.0.1:$SX_PORT/ ($how; state in $SX_DIR)"
-	[ -n "$SX_BACKGROUND" ] || echo "http://127.0.0.1:$SX_PORT/"
+	sx_say "$SX_NAME serves $SX_DOCROOT at $(cat "$SX_DIR/url") ($how; state in $SX_DIR)"
+	[ -n "$SX_BACKGROUND" ] || cat "$SX_DIR/url"
 	if [ -n "$SX_LIFETIME" ]; then
 		sleep "$SX_LIFETIME" &
 		SX_WATCHDOG=$!
@@ -279,7 +369,8 @@ sx_main() {
 	if [ "$(id -u)" -eq 0 ] && id www-data >/dev/null 2>&1; then
 		SX_USER=www-data SX_GROUP=www-data
 		chmod 755 "$SX_DIR"
-		# The workers write their stats, lighttpd its logs, as www-data.
+		# lighttpd writes its logs as www-data. (The stats files are made by
+		# the server's first process, as root, before it drops privileges.)
 		chown www-data:www-data "$SX_DIR/stats" "$SX_DIR/logs"
 	fi
 
@@ -318,9 +409,10 @@ sx_main() {
 	else
 		[ -z "$own_dir" ] || trap 'rm -rf "$SX_DIR"' EXIT
 		(sx_supervise)
-		if [ -z "$SX_QUIET" ] && compgen -G "$SX_DIR/stats/*.json" >/dev/null; then
-			echo "sfshim stats (one line per process):" >&2
-			cat "$SX_DIR"/stats/*.json >&2
+		if [ -z "$SX_QUIET" ] && compgen -G "$SX_DIR/stats/*.stats" >/dev/null; then
+			# (The files of processes that never called sendfile say so: left out.)
+			"$SFSHIM" stats "$SX_DIR"/stats/*.stats 2>&1 |
+				grep -v ': no process has called sendfile yet$' >&2
 		fi
 	fi
 }

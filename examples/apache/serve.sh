@@ -8,7 +8,7 @@ SX_NAME=apache
 
 APACHE2=${APACHE2:-$(command -v apache2 || echo /usr/sbin/apache2)}
 # SIGTERM: the parent stops its children (they exit through exit(), so the
-# shim writes their stats) and removes its pid file.
+# shim stamps their slots in the stats file "exited") and removes its pid file.
 SX_STOP_SIGNAL=TERM
 
 sx_prepare() {

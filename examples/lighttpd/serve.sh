@@ -8,7 +8,7 @@ SX_NAME=lighttpd
 
 LIGHTTPD=${LIGHTTPD:-$(command -v lighttpd || echo /usr/sbin/lighttpd)}
 # SIGINT: graceful shutdown (finish the requests); main() returns, so the
-# shim writes its stats.
+# shim stamps its slot in the stats file "exited".
 SX_STOP_SIGNAL=INT
 
 sx_prepare() {

@@ -8,7 +8,7 @@ SX_NAME=nginx
 
 NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 # SIGQUIT: graceful shutdown; the workers finish and return through exit(),
-# so the shim writes their stats.
+# so the shim stamps their slots in the stats file "exited".
 SX_STOP_SIGNAL=QUIT
 
 sx_prepare() {

@@ -14,7 +14,7 @@ if [ -z "${PYTHON:-}" ]; then
 	[ -x "$PYTHON" ] || PYTHON=$(command -v python3) || sx_die "python3 not found"
 fi
 # SIGTERM: server.py stops serving and returns from main, so the shim
-# writes its stats.
+# stamps its slot in the stats file "exited".
 SX_STOP_SIGNAL=TERM
 
 sx_prepare() {

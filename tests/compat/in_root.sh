@@ -5,6 +5,7 @@
 # (the install tree at /usr/local). lib.sh's c_use_root_launchers points
 # SFSHIM and SFSHIM_NOSENDFILE at wrappers that run:
 #   in_root.sh sfshim [SFSHIM-OPTIONS] -- ROOT/PROGRAM [ARGS...]
+#   in_root.sh sfshim stats [--json] ROOT/FILE...
 #   in_root.sh nosendfile [--] ROOT/PROGRAM [ARGS...]
 # PROGRAM is given by its host path (serve.sh checks that it exists); it
 # runs as /PROGRAM inside the root.
@@ -20,6 +21,14 @@ mode=${1:?usage: in_root.sh sfshim|nosendfile ...}
 shift
 case $mode in
 sfshim)
+	if [ "${1:-}" = stats ]; then
+		# `sfshim stats [--json] FILE...`: the root's reader, on the files by
+		# their paths inside the root (the normal kernel: it sends nothing).
+		shift
+		args=()
+		for a in "$@"; do args+=("$(inner "$a")"); done
+		exec chroot "$C_ROOT" "${env[@]}" /usr/local/bin/sfshim stats "${args[@]}"
+	fi
 	opts=() kernel=1
 	while [ $# -gt 0 ]; do
 		case $1 in

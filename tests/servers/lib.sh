@@ -12,11 +12,27 @@ T_ROOT=$(cd "$T_LIB_DIR/../.." && pwd)
 T_EXAMPLES=$T_ROOT/examples
 
 T_WORK='' T_SERVERS=() T_FAILS=0
+# Processes a test started itself (not through serve.sh): killed at exit,
+# with their children, if still there.
+T_PIDS=()
 T_CURL=(curl --silent --show-error --http1.1 --globoff --max-time 120)
+# What the clients received since the last t_start: body bytes (T_RECEIVED)
+# and requests that asked for a body (T_REQUESTS); for FTP, sessions
+# (T_SESSIONS) and those whose RETRs had bytes to send (T_SESSIONS_SENDING).
+T_RECEIVED=0 T_REQUESTS=0 T_SESSIONS=0 T_SESSIONS_SENDING=0
 
 t_log() { echo "$*"; }
 t_fail() { echo "FAIL: $*"; T_FAILS=$((T_FAILS + 1)); }
 t_die() { echo "ERROR: $*" >&2; exit 1; }
+
+# The pids of the descendants of process $1.
+t_descendants() {
+	local kid
+	for kid in $(pgrep -P "$1"); do
+		echo "$kid"
+		t_descendants "$kid"
+	done
+}
 
 # Stop every server we started and remove the work directory: on any exit,
 # Ctrl-C included.
@@ -27,6 +43,13 @@ t_cleanup() {
 		"$T_EXAMPLES/${d%%:*}/serve.sh" --quiet --stop "${d#*:}" || true
 	done
 	T_SERVERS=()
+	for d in "${T_PIDS[@]}"; do
+		kill -0 "$d" 2>/dev/null || continue
+		# shellcheck disable=SC2046
+		kill -KILL "$d" $(t_descendants "$d") 2>/dev/null
+		wait "$d" 2>/dev/null
+	done
+	T_PIDS=()
 	if [ -n "$T_WORK" ] && [ -d "$T_WORK" ]; then
 		if [ "${T_KEEP:-}" = 1 ]; then
 			echo "(kept $T_WORK)"
@@ -71,11 +94,23 @@ t_make_files() {
 	done
 }
 
+# The sfshim launcher: $SFSHIM, or a build of this repository, or PATH.
+t_sfshim() {
+	local d
+	[ -z "${SFSHIM:-}" ] || { echo "$SFSHIM"; return; }
+	for d in "$T_ROOT/build/bin" "$T_ROOT/build-run/bin"; do
+		[ -x "$d/sfshim" ] && { echo "$d/sfshim"; return; }
+	done
+	command -v sfshim || t_die "sfshim not found: build the project or set SFSHIM"
+}
+
 # t_start SERVER [serve.sh options]: start it in the background; sets T_URL
-# and T_DIR (its state directory: logs/, stats/).
+# and T_DIR (its state directory: logs/, stats/), and zeroes T_RECEIVED,
+# T_REQUESTS, T_SESSIONS and T_SESSIONS_SENDING.
 t_start() {
 	local server=$1
 	shift
+	T_RECEIVED=0 T_REQUESTS=0 T_SESSIONS=0 T_SESSIONS_SENDING=0
 	T_DIR=$(mktemp -d "$T_WORK/$server.XXXXXX")
 	T_SERVERS+=("$server:$T_DIR")
 	T_URL=$("$T_EXAMPLES/$server/serve.sh" --quiet --background --lifetime 300 \
@@ -83,8 +118,8 @@ t_start() {
 	T_SERVER=$server
 }
 
-# t_stop: stop the last server started, gracefully (its processes write
-# their stats when they exit).
+# t_stop: stop the last server started, gracefully, and wait for it (and,
+# for busybox and vsftpd, for the children it forked).
 t_stop() {
 	"$T_EXAMPLES/$T_SERVER/serve.sh" --quiet --stop "$T_DIR"
 	local keep=() d
@@ -107,6 +142,7 @@ t_get() {
 	res=$("${T_CURL[@]}" -o "$out" -w '%{http_code} %{size_download}' "$T_URL$name" 2>"$out.err")
 	rc=$?
 	T_CODE=${res%% *} T_GOT=${res##* }
+	T_RECEIVED=$((T_RECEIVED + ${T_GOT:-0})) T_REQUESTS=$((T_REQUESTS + 1))
 	[ -f "$out" ] || : >"$out"
 	sum=$(sha256sum <"$out" | cut -d' ' -f1)
 	if [ $rc -eq 0 ] && [ "$T_CODE" = 200 ] && [ "$sum" = "${T_SUM[$name]}" ]; then
@@ -119,7 +155,8 @@ t_get() {
 	[ "$verdict" = ok ]
 }
 
-# t_range NAME SPEC (a-b, a- or -n): a 206 whose body is that slice.
+# t_range NAME SPEC (a-b, a- or -n): a 206 whose body is that slice (or,
+# with T_RANGE_WHOLE_200 set, a 200 with the file when the range is all of it).
 t_range() {
 	local name=$1 spec=$2 size=${T_SIZE[$1]} a b res rc want sum verdict
 	case $spec in
@@ -134,12 +171,20 @@ with open(sys.argv[1], "rb") as f:
 	rm -f "$T_WORK/range"
 	res=$("${T_CURL[@]}" -o "$T_WORK/range" -r "$spec" -w '%{http_code} %{size_download}' "$T_URL$name" 2>/dev/null)
 	rc=$?
+	T_RECEIVED=$((T_RECEIVED + ${res##* })) T_REQUESTS=$((T_REQUESTS + 1))
 	[ -f "$T_WORK/range" ] || : >"$T_WORK/range"
 	sum=$(sha256sum <"$T_WORK/range" | cut -d' ' -f1)
-	if [ $rc -eq 0 ] && [ "${res%% *}" = 206 ] && [ "$sum" = "$want" ]; then verdict=ok; else verdict="BAD (curl status $rc)"; fi
+	if [ $rc -eq 0 ] && [ "${res%% *}" = 206 ] && [ "$sum" = "$want" ]; then
+		verdict=ok
+	elif [ -n "${T_RANGE_WHOLE_200:-}" ] && [ $rc -eq 0 ] && [ "${res%% *}" = 200 ] &&
+		[ "$a" -eq 0 ] && [ "$b" -eq $((size - 1)) ] && [ "$sum" = "$want" ]; then
+		verdict="ok (200: the range is the whole file)"
+	else
+		verdict="BAD (curl status $rc)"
+	fi
 	printf '  RANGE %-20s %-23s %s %10s received (want %s)  %s\n' "$name" "bytes=$spec" \
 		"${res%% *}" "${res##* }" $((b - a + 1)) "$verdict"
-	[ "$verdict" = ok ]
+	[ "${verdict%% *}" = ok ]
 }
 
 # t_head NAME: HEAD over a raw socket, so a body sent by mistake is seen:
@@ -176,6 +221,7 @@ EOF
 	)
 	local code=${res%% *} rest=${res#* } len body
 	len=${rest%% *} body=${rest##* }
+	[ "$body" -le 0 ] 2>/dev/null || T_RECEIVED=$((T_RECEIVED + body))
 	local verdict=ok
 	[ "$code" = 200 ] && [ "$len" = "${T_SIZE[$name]}" ] && [ "$body" = 0 ] || verdict=BAD
 	[ "$code" = timed-out ] && verdict="timed out (no close within 60 s)"
@@ -187,16 +233,20 @@ EOF
 # t_parallel N: N downloads at once, cycling through the files (all but the
 # largest); each body checked.
 t_parallel() {
-	local n=$1 i name pids=() bad=0 small=$((${#T_FILES[@]} - 1)) start end
+	local n=$1 i name pids=() bad=0 small=$((${#T_FILES[@]} - 1)) start end rc
 	mkdir -p "$T_WORK/par"
 	start=$(date +%s%N)
 	for ((i = 0; i < n; i++)); do
 		name=${T_FILES[i % small]}
-		"${T_CURL[@]}" -o "$T_WORK/par/$i" "$T_URL$name" 2>/dev/null &
+		"${T_CURL[@]}" -o "$T_WORK/par/$i" -w '%{size_download}' "$T_URL$name" >"$T_WORK/par/$i.got" 2>/dev/null &
 		pids+=($!)
 	done
 	for ((i = 0; i < n; i++)); do
-		wait "${pids[i]}" || { bad=$((bad + 1)); continue; }
+		wait "${pids[i]}"
+		rc=$?
+		T_RECEIVED=$((T_RECEIVED + $(cat "$T_WORK/par/$i.got" 2>/dev/null || echo 0)))
+		T_REQUESTS=$((T_REQUESTS + 1))
+		[ $rc -eq 0 ] || { bad=$((bad + 1)); continue; }
 		name=${T_FILES[i % small]}
 		[ "$(sha256sum <"$T_WORK/par/$i" | cut -d' ' -f1)" = "${T_SUM[$name]}" ] || bad=$((bad + 1))
 	done
@@ -215,54 +265,229 @@ T_RANGES=("file-1.bin 0-0" "file-4095.bin 4000-4094" "file-4096.bin 4095-"
 
 # t_check_all: every file, the ranges (and one in the largest), HEADs, and
 # 32 downloads at once.  Counts failures in T_FAILS; status 0 if none.
+# T_NO_HEAD and T_NO_SUFFIX_RANGES, when set, say why a server is not asked
+# for HEADs or for suffix ranges (bytes=-N): those are left out.
 t_check_all() {
 	local before=$T_FAILS name r big=${T_FILES[${#T_FILES[@]} - 1]}
 	for name in "${T_FILES[@]}"; do t_get "$name" || t_fail "GET $name"; done
 	for r in "${T_RANGES[@]}" "$big 1000001-" "$big -4097"; do
+		case $r in *" -"*) [ -z "${T_NO_SUFFIX_RANGES:-}" ] || continue ;; esac
 		# shellcheck disable=SC2086
 		t_range $r || t_fail "Range $r"
 	done
-	t_head file-10485760.bin || t_fail "HEAD file-10485760.bin"
-	t_head file-4095.bin || t_fail "HEAD file-4095.bin"
+	[ -z "${T_NO_SUFFIX_RANGES:-}" ] || echo "  (no suffix ranges: $T_NO_SUFFIX_RANGES)"
+	if [ -n "${T_NO_HEAD:-}" ]; then
+		echo "  (no HEAD: $T_NO_HEAD)"
+	else
+		t_head file-10485760.bin || t_fail "HEAD file-10485760.bin"
+		t_head file-4095.bin || t_fail "HEAD file-4095.bin"
+	fi
 	t_parallel 32 || t_fail "32 downloads at once"
 	[ $T_FAILS -eq $before ]
 }
 
-# t_stats DIR: the sums of the shim's JSON lines in DIR/stats into st_*
-# variables (st_processes: lines read; st_enosys: lines with
-# kernel_enosys true), and one line of report.
+# ---- FTP (vsftpd): T_URL is ftp://127.0.0.1:PORT/, anonymous login ----
+
+# t_ftp_get NAME [FROM]: RETR the file (from byte FROM on, after REST) in a
+# session of its own; one line of report; status 0 if what arrived is the
+# file's bytes from FROM on, byte for byte. Sets T_GOT.
+t_ftp_get() {
+	local name=$1 from=${2:-0} size=${T_SIZE[$1]} res rc code sum want verdict range=() rest=''
+	[ "$from" -eq 0 ] || { range=(-r "$from-"); rest="REST $from"; }
+	rm -f "$T_WORK/ftp.out"
+	res=$("${T_CURL[@]}" "${range[@]}" -o "$T_WORK/ftp.out" -w '%{response_code} %{size_download}' \
+		"$T_URL$name" 2>"$T_WORK/ftp.err")
+	rc=$?
+	code=${res%% *} T_GOT=${res##* }
+	T_RECEIVED=$((T_RECEIVED + ${T_GOT:-0})) T_SESSIONS=$((T_SESSIONS + 1))
+	[ $((size - from)) -le 0 ] || T_SESSIONS_SENDING=$((T_SESSIONS_SENDING + 1))
+	[ -f "$T_WORK/ftp.out" ] || : >"$T_WORK/ftp.out"
+	sum=$(sha256sum <"$T_WORK/ftp.out" | cut -d' ' -f1)
+	if [ "$from" -eq 0 ]; then
+		want=${T_SUM[$name]}
+	else
+		want=$(tail -c +$((from + 1)) "$T_DOCROOT/$name" | sha256sum | cut -d' ' -f1)
+	fi
+	if [ $rc -eq 0 ] && [ "$code" = 226 ] && [ "$sum" = "$want" ]; then
+		verdict=ok
+	else
+		verdict="BAD (curl status $rc$( [ -s "$T_WORK/ftp.err" ] && printf ': %s' "$(head -c 100 "$T_WORK/ftp.err")"))"
+	fi
+	printf '  RETR  %-20s %-13s %10s   %s  %10s received  sha256 %s  %s\n' "$name" "$rest" \
+		"$(t_human "$size")" "$code" "$T_GOT" "${sum:0:12}" "$verdict"
+	[ "$verdict" = ok ]
+}
+
+# t_ftp_session NAME...: one session (one connection, one login) that
+# RETRs each NAME in turn; every file checked.
+t_ftp_session() {
+	local args=() name i=0 bad=0 got=0 n sending=''
+	mkdir -p "$T_WORK/sess"
+	for name in "$@"; do
+		args+=(-o "$T_WORK/sess/$i" "$T_URL$name")
+		[ "${T_SIZE[$name]}" -eq 0 ] || sending=1
+		i=$((i + 1))
+	done
+	"${T_CURL[@]}" -w '%{size_download}\n' "${args[@]}" >"$T_WORK/sess/got" 2>/dev/null || bad=1
+	while read -r n; do got=$((got + n)); done <"$T_WORK/sess/got"
+	T_RECEIVED=$((T_RECEIVED + got)) T_SESSIONS=$((T_SESSIONS + 1))
+	[ -z "$sending" ] || T_SESSIONS_SENDING=$((T_SESSIONS_SENDING + 1))
+	i=0
+	for name in "$@"; do
+		[ "$(sha256sum <"$T_WORK/sess/$i" 2>/dev/null | cut -d' ' -f1)" = "${T_SUM[$name]}" ] || bad=1
+		i=$((i + 1))
+	done
+	rm -rf "$T_WORK/sess"
+	printf '  RETR  %s in one session: %d bytes received  %s\n' "$*" "$got" \
+		"$([ $bad -eq 0 ] && echo ok || echo BAD)"
+	[ $bad -eq 0 ]
+}
+
+# t_ftp_list: the directory listing (LIST: vsftpd writes it itself, not
+# through sendfile) names every file. Not counted in T_RECEIVED.
+t_ftp_list() {
+	local out name missing=()
+	out=$("${T_CURL[@]}" "$T_URL" 2>/dev/null)
+	T_SESSIONS=$((T_SESSIONS + 1))
+	for name in "${T_FILES[@]}"; do
+		grep -q " $name\$" <<<"$out" || missing+=("$name")
+	done
+	printf '  LIST  /: %d lines, %d bytes (not through sendfile), missing: %s  %s\n' \
+		"$(wc -l <<<"$out")" "${#out}" "${missing[*]:-none}" "$([ ${#missing[@]} -eq 0 ] && echo ok || echo BAD)"
+	[ ${#missing[@]} -eq 0 ]
+}
+
+# t_ftp_parallel N: N sessions at once, each RETRing one file (cycling
+# through all but the largest); each checked.
+t_ftp_parallel() {
+	local n=$1 i name pids=() bad=0 small=$((${#T_FILES[@]} - 1)) rc
+	mkdir -p "$T_WORK/par"
+	for ((i = 0; i < n; i++)); do
+		name=${T_FILES[i % small]}
+		"${T_CURL[@]}" -o "$T_WORK/par/$i" -w '%{size_download}' "$T_URL$name" >"$T_WORK/par/$i.got" 2>/dev/null &
+		pids+=($!)
+	done
+	for ((i = 0; i < n; i++)); do
+		wait "${pids[i]}"
+		rc=$?
+		name=${T_FILES[i % small]}
+		T_RECEIVED=$((T_RECEIVED + $(cat "$T_WORK/par/$i.got" 2>/dev/null || echo 0)))
+		T_SESSIONS=$((T_SESSIONS + 1))
+		[ "${T_SIZE[$name]}" -eq 0 ] || T_SESSIONS_SENDING=$((T_SESSIONS_SENDING + 1))
+		[ $rc -eq 0 ] || { bad=$((bad + 1)); continue; }
+		[ "$(sha256sum <"$T_WORK/par/$i" | cut -d' ' -f1)" = "${T_SUM[$name]}" ] || bad=$((bad + 1))
+	done
+	rm -rf "$T_WORK/par"
+	printf '  RETR x%d sessions at once: %d bad  %s\n' "$n" "$bad" "$([ $bad -eq 0 ] && echo ok || echo BAD)"
+	[ $bad -eq 0 ]
+}
+
+# The REST offsets asked for: the edges of pages and of the files.
+T_RESTS=("file-4095.bin 4094" "file-4096.bin 4095" "file-65537.bin 1"
+	"file-65537.bin 65536" "file-10485760.bin 4096")
+
+# t_ftp_check_all: every file by RETR, RETR after REST at page edges (and
+# one in the largest), three files in one session, the listing, and 16
+# sessions at once.  Counts failures in T_FAILS; status 0 if none.
+t_ftp_check_all() {
+	local before=$T_FAILS name r big=${T_FILES[${#T_FILES[@]} - 1]}
+	for name in "${T_FILES[@]}"; do t_ftp_get "$name" || t_fail "RETR $name"; done
+	for r in "${T_RESTS[@]}" "$big 1000001"; do
+		# shellcheck disable=SC2086
+		t_ftp_get $r || t_fail "REST and RETR $r"
+	done
+	t_ftp_session file-4095.bin file-65537.bin file-0.bin || t_fail "three files in one session"
+	t_ftp_list || t_fail "LIST"
+	t_ftp_parallel 16 || t_fail "16 sessions at once"
+	[ $T_FAILS -eq $before ]
+}
+
+# t_stats_json DIR: the shim's live stats files DIR/stats/*.stats as
+# `sfshim stats --json` reads them: one JSON line per process (a slot), and
+# one for the shared slot if used. Nothing if there is no file.
+t_stats_json() {
+	local files=("$1"/stats/*.stats) err rc
+	[ -e "${files[0]}" ] || return 0
+	err=$("$(t_sfshim)" stats --json "${files[@]}" 2>&1 >"$T_WORK/stats.json")
+	rc=$?
+	# The file of a process that never called sendfile says so on stderr.
+	err=$(grep -v ': no process has called sendfile yet$' <<<"$err")
+	if [ $rc -ne 0 ] || [ -n "$err" ]; then t_die "sfshim stats cannot read $1/stats: $err"; fi
+	cat "$T_WORK/stats.json"
+}
+
+# t_stats DIR: the sums of the shim's counts in DIR/stats (its live stats
+# files, read with `sfshim stats --json`) into st_* variables
+# (st_processes: processes with a slot, those in the shared slot included;
+# st_enosys: those with kernel_enosys true; st_exited, st_ended, st_running,
+# st_shared: by state; st_pids_exited, st_pids_ended, st_pids_running:
+# their pids), and two lines of report.
 t_stats() {
-	local out
-	out=$(python3 - "$1/stats" <<'EOF'
-import glob, json, os, sys
+	local out json
+	json=$(t_stats_json "$1") || exit 1
+	out=$(python3 -c '
+import json, sys
 keys = ["calls", "bytes", "native_calls", "native_bytes", "emulated_calls", "mmap_calls",
-        "mmap_bytes", "rw_calls", "rw_bytes", "fallbacks", "mmap_fallbacks", "errors"]
+        "mmap_bytes", "rw_calls", "rw_bytes", "fallbacks", "mmap_fallbacks", "errors", "retries"]
+states = ["exited", "ended", "running", "shared"]
 tot = dict.fromkeys(keys, 0)
+by_state = dict.fromkeys(states, 0)
+pids = {s: [] for s in states}
 procs = enosys = 0
-for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.json"))):
-    with open(path) as f:
-        for line in f:
-            if not line.strip():
-                continue
-            d = json.loads(line)
-            procs += 1
-            enosys += bool(d.get("kernel_enosys"))
-            for k in keys:
-                tot[k] += int(d.get(k, 0))
+for line in sys.stdin:
+    if not line.strip():
+        continue
+    d = json.loads(line)
+    n = int(d.get("processes", 1))
+    procs += n
+    enosys += n if d.get("kernel_enosys") else 0
+    by_state[d["state"]] += n
+    if d.get("pid"):
+        pids[d["state"]].append(str(d["pid"]))
+    for k in keys:
+        tot[k] += int(d.get(k, 0))
 for k in keys:
     print("st_%s=%d" % (k, tot[k]))
+for s in states:
+    print("st_%s=%d" % (s, by_state[s]))
+    print("st_pids_%s=\"%s\"" % (s, " ".join(pids[s])))
 print("st_processes=%d" % procs)
-print("st_enosys=%d" % enosys)
-EOF
-	) || t_die "cannot read the stats in $1/stats"
+print("st_enosys=%d" % enosys)' <<<"$json") || t_die "cannot sum the stats in $1/stats"
 	st_calls=0 st_bytes=0 st_native_calls=0 st_native_bytes=0 st_emulated_calls=0
 	st_mmap_calls=0 st_mmap_bytes=0 st_rw_calls=0 st_rw_bytes=0 st_fallbacks=0
-	st_mmap_fallbacks=0 st_errors=0 st_processes=0 st_enosys=0
+	# shellcheck disable=SC2034 # st_retries: for the tests that source this file
+	st_mmap_fallbacks=0 st_errors=0 st_retries=0 st_processes=0 st_enosys=0
+	st_exited=0 st_ended=0 st_running=0 st_shared=0
+	# shellcheck disable=SC2034
+	st_pids_exited='' st_pids_ended='' st_pids_running='' st_pids_shared=''
 	eval "$out"
 	printf '  shim stats (%d processes): %d calls, %d bytes | kernel %d calls, %d bytes | emulated %d calls: mmap-writev %d calls %d bytes, read/write %d calls %d bytes | fallbacks %d, mmap->rw %d, errors %d | kernel ENOSYS seen by %d\n' \
 		"$st_processes" "$st_calls" "$st_bytes" "$st_native_calls" "$st_native_bytes" \
 		"$st_emulated_calls" "$st_mmap_calls" "$st_mmap_bytes" "$st_rw_calls" "$st_rw_bytes" \
 		"$st_fallbacks" "$st_mmap_fallbacks" "$st_errors" "$st_enosys"
+	printf '  their states: %d exited, %d ended (without exit), %d running, %d in the shared slot\n' \
+		"$st_exited" "$st_ended" "$st_running" "$st_shared"
+}
+
+# t_stats_settled DIR: wait up to 30 s until no process that counted in
+# DIR/stats is running (the last of a server's processes may end just after
+# it). Prints "timed out" and the ones left, and returns 1, otherwise.
+t_stats_settled() {
+	local i
+	for ((i = 0; i < 300; i++)); do
+		t_stats_json "$1" | grep -q '"state":"running"' || return 0
+		sleep 0.1
+	done
+	echo "  timed out: processes that counted in $1/stats still running after 30 s:"
+	t_stats_json "$1" | grep '"state":"running"' | sed 's/^/    /'
+	return 1
+}
+
+# t_expect_received_counted: after t_stats, the differential: the bytes the
+# shim counted are the bytes the clients received (bodies), exactly.
+t_expect_received_counted() {
+	t_expect "the shim counted exactly the bytes the clients received (bytes $st_bytes == received $T_RECEIVED)" \
+		[ "$st_bytes" -eq "$T_RECEIVED" ]
 }
 
 # t_expect DESCRIPTION TEST...: an assertion, reported either way.
@@ -466,8 +691,8 @@ t_in() {
 # t_log_shows_sendfile_error: the opposite of t_log_clean, quietly.
 t_log_shows_sendfile_error() { ! t_log_clean >/dev/null; }
 
-# t_no_stats: no shim ran, so no stats file was written.
-t_no_stats() { ! compgen -G "$T_DIR/stats/*.json" >/dev/null; }
+# t_no_stats: no shim ran, so no stats file was made.
+t_no_stats() { ! compgen -G "$T_DIR/stats/*.stats" >/dev/null; }
 
 t_finish() {
 	if [ $T_FAILS -eq 0 ]; then
