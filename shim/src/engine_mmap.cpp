@@ -71,7 +71,12 @@ EngineResult engine_mmap(const Plan& plan, int64_t pos, size_t len, size_t moved
             n = min_of(n, t.mmap_window - skip);
             map_len = skip + n;
             bool known = cache_known_unmappable(id);
-            map = known ? nullptr : map_file(plan.in_fd, base, map_len, t.mmap_populate);
+            // A file sent into itself is prefaulted whatever the setting:
+            // writes into the file from a mapping of it whose pages fault in
+            // during the copy (tmpfs) end with other bytes than the
+            // kernel's, found by the fuzz runner (tests/fuzz).
+            bool prefault = t.mmap_populate || plan.same_file;
+            map = known ? nullptr : map_file(plan.in_fd, base, map_len, prefault);
             if (map == nullptr) {
                 if (!known) cache_note_unmappable(id, errno);
                 res.cannot_map = true;

@@ -299,6 +299,10 @@ CONTRACT("a file sent into itself on tmpfs through a hole, the output inside the
 CONTRACT("a file sent into itself on tmpfs through a hole, past one pipe chunk and its end",
          "each 64 KiB chunk sees the holes as they were when it was read; the file grows through its own writes",
          self(200000, 70013, Fs::Tmpfs).with_hole().at(13).bytes(400000))
+CONTRACT("a file sent into itself on tmpfs with the output one byte behind, past one pipe chunk",
+         "the output behind the input: each byte is read before it is overwritten; mmap-writev from a window of "
+         "the file whose pages fault in during the write ended otherwise (found by the fuzz runner)",
+         self(67539, 0, Fs::Tmpfs).at(1).bytes(445528))
 CONTRACT("a file sent into itself on ext4 through a hole, the output inside the read region",
          "ext4's holes are read into page-cache pages: the call's own writes are read back",
          self(45056, 1000).with_hole().at(0).bytes(45056))
