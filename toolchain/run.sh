@@ -23,7 +23,7 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
 		>"$build/configure.log" 2>&1 ||
 		{ cat "$build/configure.log" >&2; echo "run.sh: configure failed" >&2; exit 1; }
 fi
-cmake --build "$build" -j"$(nproc)" --target sfshim sfshim-nosendfile >"$build/build.log" 2>&1 ||
+cmake --build "$build" -j"$(nproc)" --target sfshim sfshim-nosendfile sfshim-doctor >"$build/build.log" 2>&1 ||
 	{ tail -n 30 "$build/build.log" >&2; echo "run.sh: build failed" >&2; exit 1; }
 
 export SFSHIM=$build/bin/sfshim SFSHIM_NOSENDFILE=$build/bin/sfshim-nosendfile
