@@ -152,6 +152,21 @@ t_expect_states() {
 	t_expect "none is in the shared slot ($st_shared)" [ "$st_shared" -eq 0 ]
 }
 
+# t_expect_all_counted WHO: after the server stopped, in the no-sendfile
+# kernel through the shim: nothing still counting, the bytes counted are the
+# bytes received, every call emulated, and each process (WHO: "process",
+# "worker") met the kernel's ENOSYS once, at its first call.
+t_expect_all_counted() {
+	t_expect "no process that counted is still running" t_stats_settled "$T_DIR"
+	t_stats "$T_DIR"
+	t_expect_emulated "$big"
+	t_expect_received_counted
+	t_expect "every call was emulated, none failed (calls $st_calls == emulated $st_emulated_calls, errors $st_errors)" \
+		[ "$st_calls" -eq "$st_emulated_calls" ] && [ "$st_errors" -eq 0 ]
+	t_expect "each $1 met the kernel's ENOSYS once, at its first call (fallbacks $st_fallbacks == processes $st_processes == ENOSYS seen $st_enosys)" \
+		[ "$st_fallbacks" -eq "$st_processes" ] && [ "$st_enosys" -eq "$st_processes" ]
+}
+
 case $case in
 shim)
 	echo "$server, sendfile syscall -> ENOSYS, through sfshim:"
@@ -160,14 +175,7 @@ shim)
 	busybox | vsftpd)
 		t_exercise
 		t_stop
-		t_expect "no process that counted is still running" t_stats_settled "$T_DIR"
-		t_stats "$T_DIR"
-		t_expect_emulated "$big"
-		t_expect_received_counted
-		t_expect "every call was emulated, none failed (calls $st_calls == emulated $st_emulated_calls, errors $st_errors)" \
-			[ "$st_calls" -eq "$st_emulated_calls" ] && [ "$st_errors" -eq 0 ]
-		t_expect "each process met the kernel's ENOSYS once, at its first call (fallbacks $st_fallbacks == processes $st_processes == ENOSYS seen $st_enosys)" \
-			[ "$st_fallbacks" -eq "$st_processes" ] && [ "$st_enosys" -eq "$st_processes" ]
+		t_expect_all_counted process
 		t_expect_states
 		;;
 	uwsgi)
@@ -196,14 +204,7 @@ shim)
 		T_URL=${T_URL}app/ t_get "file-$big.bin" || t_fail "GET app/file-$big.bin after the kill"
 		t_parallel 8 || t_fail "8 downloads at once after the kill"
 		t_stop
-		t_expect "no process that counted is still running" t_stats_settled "$T_DIR"
-		t_stats "$T_DIR"
-		t_expect_emulated "$big"
-		t_expect_received_counted
-		t_expect "every call was emulated, none failed (calls $st_calls == emulated $st_emulated_calls, errors $st_errors)" \
-			[ "$st_calls" -eq "$st_emulated_calls" ] && [ "$st_errors" -eq 0 ]
-		t_expect "each worker met the kernel's ENOSYS once, at its first call (fallbacks $st_fallbacks == processes $st_processes == ENOSYS seen $st_enosys)" \
-			[ "$st_fallbacks" -eq "$st_processes" ] && [ "$st_enosys" -eq "$st_processes" ]
+		t_expect_all_counted worker
 		echo "  ended: $st_pids_ended; exited: $st_pids_exited"
 		t_expect "the workers killed with SIGKILL are there, ended without exit (ended: $st_pids_ended)" \
 			[ "$(tr ' ' '\n' <<<"$killed" | grep . | sort)" = "$(tr ' ' '\n' <<<"$st_pids_ended" | grep . | sort)" ]
