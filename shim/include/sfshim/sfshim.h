@@ -43,7 +43,12 @@ ssize_t sfshim_sendfile(int out_fd, int in_fd, int64_t *offset, size_t count);
 ssize_t sfshim_sendfile_mode(enum sfshim_mode mode, int out_fd, int in_fd,
                              int64_t *offset, size_t count);
 
-/* Counters since start (or the last reset); all updates are lock-free. */
+/*
+ * Counters since start (or the last reset); all updates are lock-free. With
+ * SFSHIM_STATS=PATH they are the process's slot in the live stats file (the
+ * shared slot when every other was taken: a reset then zeroes the counts of
+ * every process there).
+ */
 struct sfshim_stats {
     uint64_t calls;          /* sendfile/sendfile64 calls seen */
     uint64_t native_calls;   /* calls answered by the kernel's own sendfile */
